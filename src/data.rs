@@ -87,8 +87,10 @@ impl RegressionData {
         })?;
         Self::parse(&text).map_err(|e| match e {
             Error::Parse {
-                format, message, ..
-            } => Error::Parse {
+                file,
+                format,
+                message,
+            } if file.as_os_str() == "<data>" => Error::Parse {
                 file: path.to_path_buf(),
                 format,
                 message,
@@ -165,7 +167,13 @@ impl RegressionData {
     /// The af22 sparse-regression generator: xᵢ ~ N(0, I_d), β* ≥ 0 on its first κ coordinates
     /// (|N(0,1)| entries) with ‖β*‖₂ = 1, yᵢ = ⟨xᵢ, β*⟩ (no noise); the same for the test set.
     /// Deterministic from `seed` (stream 0 of the seed).
-    pub fn generate_sparse(d: usize, n: usize, kappa: usize, n_test: usize, seed: u64) -> Result<Self> {
+    pub fn generate_sparse(
+        d: usize,
+        n: usize,
+        kappa: usize,
+        n_test: usize,
+        seed: u64,
+    ) -> Result<Self> {
         if d == 0 {
             return Err(Error::invalid("d", "must be >= 1"));
         }
@@ -173,7 +181,10 @@ impl RegressionData {
             return Err(Error::invalid("n", "must be >= 1"));
         }
         if kappa == 0 || kappa > d {
-            return Err(Error::invalid("kappa", format!("must be in 1..={d} (d), got {kappa}")));
+            return Err(Error::invalid(
+                "kappa",
+                format!("must be in 1..={d} (d), got {kappa}"),
+            ));
         }
         let mut rng = stream(seed, 0);
         let mut gauss = || -> f64 { StandardNormal.sample(&mut rng) };

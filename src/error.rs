@@ -71,15 +71,16 @@ impl Error {
         }
     }
 
-    /// Prefix the field of an [`Error::Invalid`] with `prefix.` (e.g. `phase[0]`).
+    /// Prefix the field of an [`Error::Invalid`] with `prefix.` (e.g. `phase[0]`); an error that
+    /// already names its own file (a data file inside a spec) keeps its field as it is.
     pub fn under(self, prefix: &str) -> Self {
         match self {
             Error::Invalid {
-                file,
+                file: None,
                 field,
                 message,
             } => Error::Invalid {
-                file,
+                file: None,
                 field: format!("{prefix}.{field}"),
                 message,
             },

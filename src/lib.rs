@@ -5,5 +5,6 @@ pub mod io;
 pub mod optim;
 pub mod problem;
 pub mod rng;
+pub mod spec;
 
 pub use error::{Error, Result};

@@ -36,7 +36,10 @@ fn diag_net_reproduces_the_authors_numbers() {
             .collect();
         let res = run(&net, &net.init(), &RunConfig::new(phases));
         let last = res.last();
-        let (tl, tm) = (r["train_loss"].as_f64().unwrap(), r["test_mse"].as_f64().unwrap());
+        let (tl, tm) = (
+            r["train_loss"].as_f64().unwrap(),
+            r["test_mse"].as_f64().unwrap(),
+        );
         let beta = net.beta(&res.params);
         println!(
             "{}: train {:.6e} vs {:.6e} ({:.1e}), test {:.6e} vs {:.6e} ({:.1e}) beta0 {} vs {}",

@@ -105,9 +105,19 @@ impl Method {
             )),
         };
         let (ascent, indep, renorm, size) = match name {
-            "gd" => (Ascent::None, false, false, no_batch(batch, "sgd").map(|_| None)?),
+            "gd" => (
+                Ascent::None,
+                false,
+                false,
+                no_batch(batch, "sgd").map(|_| None)?,
+            ),
             "sgd" => (Ascent::None, false, false, Some(need_batch(batch)?)),
-            "nsam" => (Ascent::Gradient, false, false, no_batch(batch, "msam").map(|_| None)?),
+            "nsam" => (
+                Ascent::Gradient,
+                false,
+                false,
+                no_batch(batch, "msam").map(|_| None)?,
+            ),
             "msam" => (Ascent::Gradient, false, false, Some(need_batch(batch)?)),
             "sam" => (Ascent::Gradient, false, false, batch),
             "nsam-stoch" => (Ascent::Gradient, true, false, Some(need_batch(batch)?)),
@@ -119,7 +129,10 @@ impl Method {
             _ => {
                 return Err(Error::invalid(
                     "method",
-                    format!("unknown method `{name}`; valid: {}", METHOD_NAMES.join(", ")),
+                    format!(
+                        "unknown method `{name}`; valid: {}",
+                        METHOD_NAMES.join(", ")
+                    ),
                 ));
             }
         };
@@ -210,7 +223,10 @@ fn draw(sampling: Sampling, perm: &mut [usize], out: &mut Vec<usize>, rng: &mut 
     let n = perm.len();
     match sampling {
         Sampling::Full => {}
-        Sampling::Batch { size, replace: true } => {
+        Sampling::Batch {
+            size,
+            replace: true,
+        } => {
             out.extend((0..size).map(|_| rng.random_range(0..n)));
         }
         Sampling::Batch { size, .. } if size >= n => {}
@@ -279,7 +295,11 @@ pub fn step<P: Problem + ?Sized>(
     let s = method.noise_std;
     draw(method.sampling, &mut ws.perm, &mut ws.batch_i, rng);
     let bi = batch_of(&ws.batch_i);
-    let ascent = if rho == 0.0 { Ascent::None } else { method.ascent };
+    let ascent = if rho == 0.0 {
+        Ascent::None
+    } else {
+        method.ascent
+    };
     match ascent {
         Ascent::None => {
             oracle(p, w, bi, &mut ws.descent, s, rng, &mut info);
@@ -291,7 +311,11 @@ pub fn step<P: Problem + ?Sized>(
             ws.descent.fill(0.0);
             let m = bi.len(p.n_examples());
             for k in 0..m {
-                let i = if ws.batch_i.is_empty() { k } else { ws.batch_i[k] };
+                let i = if ws.batch_i.is_empty() {
+                    k
+                } else {
+                    ws.batch_i[k]
+                };
                 let one = Batch::Indices(std::slice::from_ref(&i));
                 oracle(p, w, one, &mut ws.g, s, rng, &mut info);
                 ascend(w, rho, &ws.g, &mut ws.w_asc);

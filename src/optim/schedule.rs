@@ -91,7 +91,8 @@ impl StepSizes {
             }
             StepSizes::Pl { mu, beta } => {
                 let t = t as f64;
-                let g = ((8.0 * t + 4.0) / (3.0 * mu * (t + 1.0) * (t + 1.0))).min(1.0 / (2.0 * beta));
+                let g =
+                    ((8.0 * t + 4.0) / (3.0 * mu * (t + 1.0) * (t + 1.0))).min(1.0 / (2.0 * beta));
                 (g, (g / beta).sqrt())
             }
         }

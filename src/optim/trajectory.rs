@@ -163,7 +163,11 @@ pub fn run_with(
     cfg: &RunConfig,
     mut on_step: impl FnMut(usize, &[f64], &StepInfo),
 ) -> RunResult {
-    assert_eq!(init.len(), problem.dim(), "init has the problem's dimension");
+    assert_eq!(
+        init.len(),
+        problem.dim(),
+        "init has the problem's dimension"
+    );
     let mut w = init.to_vec();
     let mut prev = w.clone();
     let mut ws = Workspace::new(problem.dim(), problem.n_examples());
@@ -173,7 +177,14 @@ pub fn run_with(
     let mut t = 0usize;
     let mut info = StepInfo::default();
     let mut records = vec![record(
-        problem, &w, &mut gbuf, 0, 0, &info, (0, 0), cfg.record_params,
+        problem,
+        &w,
+        &mut gbuf,
+        0,
+        0,
+        &info,
+        (0, 0),
+        cfg.record_params,
     )];
     let mut diverged_at = None;
     'phases: for (k, ph) in cfg.phases.iter().enumerate() {
@@ -192,7 +203,14 @@ pub fn run_with(
             on_step(t, &w, &info);
             if cfg.record_every > 0 && t % cfg.record_every == 0 {
                 records.push(record(
-                    problem, &w, &mut gbuf, t, k, &info, (evals, examples), cfg.record_params,
+                    problem,
+                    &w,
+                    &mut gbuf,
+                    t,
+                    k,
+                    &info,
+                    (evals, examples),
+                    cfg.record_params,
                 ));
             }
         }
@@ -200,7 +218,14 @@ pub fn run_with(
     if records.last().map(|r| r.step) != Some(t) {
         let phase = phase_of(cfg, t);
         records.push(record(
-            problem, &w, &mut gbuf, t, phase, &info, (evals, examples), cfg.record_params,
+            problem,
+            &w,
+            &mut gbuf,
+            t,
+            phase,
+            &info,
+            (evals, examples),
+            cfg.record_params,
         ));
     }
     RunResult {

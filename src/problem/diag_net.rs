@@ -145,7 +145,7 @@ impl Problem for DiagNet {
                 ix.len()
             }
         };
-        let c = 1.0 / m as f64;
+        let c = if m == 0 { 0.0 } else { 1.0 / m as f64 };
         let (wp, wm) = w.split_at(d);
         for j in 0..d {
             let sj = c * s[j];
@@ -155,6 +155,12 @@ impl Problem for DiagNet {
     }
     fn test_metric(&self, w: &[f64]) -> Option<f64> {
         (self.x_test.nrows() > 0).then(|| self.test_mse(w))
+    }
+    fn test_metric_name(&self) -> &str {
+        "test_mse"
+    }
+    fn readout(&self, w: &[f64]) -> Option<(&'static str, Vec<f64>)> {
+        Some(("beta", self.beta(w)))
     }
     fn init(&self) -> Vec<f64> {
         [self.alpha.as_slice(), self.alpha.as_slice()].concat()

@@ -2,23 +2,23 @@
 //! gradients written into a caller's buffer (never allocating), and the exact constants where the
 //! problem has them. A new problem is one file implementing [`Problem`].
 
-// pub mod autoencoder;
+pub mod autoencoder;
 pub mod diag_net;
-// pub mod hyperbolic;
-// pub mod logistic;
-// pub mod quadratic;
-// pub mod quartic;
-// pub mod relu1d;
-// pub mod shared_linear;
+pub mod hyperbolic;
+pub mod logistic;
+pub mod quadratic;
+pub mod quartic;
+pub mod relu1d;
+pub mod shared_linear;
 
-// pub use autoencoder::LinearAutoencoder;
+pub use autoencoder::LinearAutoencoder;
 pub use diag_net::DiagNet;
-// pub use hyperbolic::HyperbolicEntropy;
-// pub use logistic::Logistic;
-// pub use quadratic::Quadratic;
-// pub use quartic::QuarticSaddle;
-// pub use relu1d::Relu1d;
-// pub use shared_linear::{SharedLinear, SharedPart};
+pub use hyperbolic::HyperbolicEntropy;
+pub use logistic::Logistic;
+pub use quadratic::Quadratic;
+pub use quartic::QuarticSaddle;
+pub use relu1d::Relu1d;
+pub use shared_linear::{SharedLinear, SharedPart};
 
 /// Which examples a gradient averages over.
 #[derive(Clone, Copy, Debug)]
@@ -136,6 +136,15 @@ pub trait Problem: Sync {
     }
     /// The problem's natural test metric (e.g. test MSE), when it has held-out data.
     fn test_metric(&self, _w: &[f64]) -> Option<f64> {
+        None
+    }
+    /// The name of [`Problem::test_metric`] in reports (e.g. `test_mse`).
+    fn test_metric_name(&self) -> &str {
+        "test_metric"
+    }
+    /// A derived quantity worth reporting with the parameters (e.g. `beta` of the diagonal
+    /// network), as (name, values).
+    fn readout(&self, _w: &[f64]) -> Option<(&'static str, Vec<f64>)> {
         None
     }
     /// The default initial point (e.g. w₊ = w₋ = α for the diagonal network).
