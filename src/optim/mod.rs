@@ -259,7 +259,10 @@ fn oracle<P: Problem + ?Sized>(
     rng: &mut ChaCha8Rng,
     info: &mut StepInfo,
 ) {
-    p.batch_grad(w, batch, out);
+    match batch {
+        Batch::Indices(&[i]) => p.example_grad(i, w, out),
+        _ => p.batch_grad(w, batch, out),
+    }
     if noise_std > 0.0 {
         for o in out.iter_mut() {
             let z: f64 = StandardNormal.sample(rng);

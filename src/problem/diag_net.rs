@@ -80,7 +80,8 @@ impl DiagNet {
     }
 
     fn row(&self, i: usize) -> &[f64] {
-        self.x.row(i).to_slice().expect("standard layout")
+        let d = self.d();
+        &self.x.as_slice().expect("standard layout")[i * d..(i + 1) * d]
     }
 
     /// Residual rᵢ = ⟨xᵢ, β⟩ − yᵢ computed from w directly.
@@ -125,11 +126,12 @@ impl Problem for DiagNet {
     fn batch_grad(&self, w: &[f64], batch: Batch<'_>, out: &mut [f64]) {
         // out[..d] holds β while out[d..] accumulates s = Σ rᵢ xᵢ; then ∇ = (w₊ ⊙ s, −w₋ ⊙ s)/|I|.
         let d = self.d();
+        let x = self.x.as_slice().expect("standard layout");
         let (beta, s) = out.split_at_mut(d);
         self.beta_into(w, beta);
         s.fill(0.0);
-        let mut acc = |i: usize| {
-            let xi = self.row(i);
+        let one = |i: usize, beta: &[f64], s: &mut [f64]| {
+            let xi = &x[i * d..(i + 1) * d];
             let r = dot(xi, beta) - self.y[i];
             for (sj, xj) in s.iter_mut().zip(xi) {
                 *sj += r * xj;
@@ -137,11 +139,11 @@ impl Problem for DiagNet {
         };
         let m = match batch {
             Batch::All => {
-                (0..self.n_examples()).for_each(&mut acc);
+                (0..self.n_examples()).for_each(|i| one(i, beta, s));
                 self.n_examples()
             }
             Batch::Indices(ix) => {
-                ix.iter().copied().for_each(&mut acc);
+                ix.iter().for_each(|&i| one(i, beta, s));
                 ix.len()
             }
         };
@@ -151,6 +153,21 @@ impl Problem for DiagNet {
             let sj = c * s[j];
             beta[j] = wp[j] * sj;
             s[j] = -wm[j] * sj;
+        }
+    }
+    fn example_grad(&self, i: usize, w: &[f64], out: &mut [f64]) {
+        // ∇ℓᵢ = rᵢ (xᵢ ⊙ w₊, −xᵢ ⊙ w₋): one pass for rᵢ, one for the gradient. The same arithmetic
+        // as `batch_grad` on the one-element batch [i], so both give the same values.
+        let d = self.d();
+        let xi = self.row(i);
+        let (gp, gm) = out.split_at_mut(d);
+        self.beta_into(w, gp);
+        let r = dot(xi, gp) - self.y[i];
+        let (wp, wm) = w.split_at(d);
+        for j in 0..d {
+            let sj = r * xi[j];
+            gp[j] = wp[j] * sj;
+            gm[j] = -wm[j] * sj;
         }
     }
     fn test_metric(&self, w: &[f64]) -> Option<f64> {
