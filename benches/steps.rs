@@ -1,0 +1,87 @@
+//! Cost of ONE optimizer step on the af22 diagonal network (d = 30, n = 20, α = 0.05), loaded from
+//! `data/diag_net_seed0.json`. Every method runs with a preallocated `Workspace` and rng, in place
+//! on the same `w`; `w` is reset to the initialization every `RESET` steps, so the timing covers
+//! the first `RESET` steps of a trajectory (the regime of the af22 Fig 14 runs) and the iterate
+//! never drifts into a different numerical regime (e.g. subnormals) during long measurements.
+//!
+//! Benchmark ids: `diag_net_step/<method>`; criterion writes the per-step estimates to
+//! `target/criterion/diag_net_step/<method>/new/estimates.json` (read by
+//! `benches/run_benchmarks.sh`, which compares them with `benches/numpy_reference.py`).
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use samlab::data::RegressionData;
+use samlab::optim::{Method, Workspace, step};
+use samlab::problem::{DiagNet, Problem};
+use samlab::rng::stream;
+
+/// Learning rate and radius of every benchmarked step (paper units).
+const LR: f64 = 0.5;
+const RHO: f64 = 0.05;
+/// Steps between resets of w to the initialization.
+const RESET: u64 = 1000;
+
+/// (benchmark id, method name, batch size).
+const METHODS: [(&str, &str, Option<usize>); 6] = [
+    ("gd", "gd", None),
+    ("nsam", "nsam", None),
+    ("1sam", "1sam", None),
+    ("ssam", "ssam", None),
+    ("sgd_b5", "sgd", Some(5)),
+    ("msam_b5", "msam", Some(5)),
+];
+
+fn problem() -> DiagNet {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/diag_net_seed0.json");
+    let data = RegressionData::load(&path).expect("load data/diag_net_seed0.json");
+    assert_eq!((data.n(), data.d()), (20, 30), "unexpected data shape");
+    DiagNet::new(&data, &[0.05]).expect("diagonal net")
+}
+
+fn bench_steps(c: &mut Criterion) {
+    let net = problem();
+    let init = net.init();
+    let mut group = c.benchmark_group("diag_net_step");
+    group.measurement_time(Duration::from_secs(5));
+    group.warm_up_time(Duration::from_secs(1));
+    for (id, name, batch) in METHODS {
+        let method = Method::from_name(name, batch, false).expect("method");
+        method.check(net.n_examples()).expect("batch fits");
+        let mut w = init.clone();
+        let mut ws = Workspace::new(net.dim(), net.n_examples());
+        let mut rng = stream(0, 0);
+        group.bench_function(id, |b| {
+            b.iter_custom(|iters| {
+                w.copy_from_slice(&init);
+                let start = Instant::now();
+                for k in 0..iters {
+                    if k % RESET == RESET - 1 {
+                        w.copy_from_slice(&init);
+                    }
+                    black_box(step(
+                        black_box(&net),
+                        &method,
+                        black_box(&mut w),
+                        LR,
+                        RHO,
+                        &mut ws,
+                        &mut rng,
+                    ));
+                }
+                let elapsed = start.elapsed();
+                assert!(
+                    w.iter().all(|x| x.is_finite()),
+                    "{id}: iterate left the finite range"
+                );
+                elapsed
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_steps);
+criterion_main!(benches);
