@@ -34,5 +34,6 @@ pub mod optim;
 pub mod problem;
 pub mod rng;
 pub mod spec;
+pub mod theory;
 
 pub use error::{Error, Result};

@@ -11,7 +11,10 @@ use samlab::error::Result;
 use samlab::io::write_atomic;
 use samlab::optim::trajectory::run_with;
 use samlab::spec::Experiment;
+use samlab::theory::Mode;
 use serde_json::{Value, json};
+
+mod verify;
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +39,35 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Check printed statements of the papers and print a verdict for each.
+    Verify {
+        /// Check ids or id prefixes (e.g. `af22.lem8`, `af22`); all when none is given.
+        ids: Vec<String>,
+        /// Many more instances and a longer tightness search.
+        #[arg(long, conflicts_with = "quick")]
+        full: bool,
+        /// A few seconds a check (the default).
+        #[arg(long)]
+        quick: bool,
+        /// Write the JSON report to FILE.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Print the theorem table as Markdown instead of the plain table.
+        #[arg(long)]
+        markdown: bool,
+        /// Worker threads (the verdicts do not depend on it).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Master seed of the instances.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Re-evaluate a saved instance (a counter-example file) instead of running checks.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["ids", "full", "json", "markdown"])]
+        replay: Option<PathBuf>,
+        /// Write the worst instance of every check to DIR/<id>.json (replayable).
+        #[arg(long, value_name = "DIR")]
+        save_worst: Option<PathBuf>,
     },
     /// Generate a data set.
     #[command(subcommand)]
@@ -72,6 +104,28 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.command {
         Command::Run { spec, json, quiet } => run(&spec, json.as_deref(), quiet),
+        Command::Verify {
+            ids,
+            full,
+            quick: _,
+            json,
+            markdown,
+            threads,
+            seed,
+            replay,
+            save_worst,
+        } => match replay {
+            Some(file) => verify::replay_file(&file),
+            None => verify::verify(&verify::Args {
+                ids,
+                mode: if full { Mode::Full } else { Mode::Quick },
+                json,
+                markdown,
+                threads,
+                seed,
+                save_worst,
+            }),
+        },
         Command::Data(DataCommand::DiagNet {
             d,
             n,
