@@ -48,7 +48,8 @@ struct RegressionFile {
     beta_star: Option<Vec<f64>>,
 }
 
-fn matrix(field: &str, rows: &[Vec<f64>], d: usize) -> Result<Array2<f64>> {
+/// Validate rows of length `d` (finite entries) into an n×d matrix; errors name `field[i][j]`.
+pub(crate) fn matrix(field: &str, rows: &[Vec<f64>], d: usize) -> Result<Array2<f64>> {
     let mut flat = Vec::with_capacity(rows.len() * d);
     for (i, row) in rows.iter().enumerate() {
         if row.len() != d {

@@ -253,19 +253,6 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
-fn matrix_rows(field: &str, rows: &[Vec<f64>], cols: usize) -> Result<Vec<f64>> {
-    let mut flat = Vec::with_capacity(rows.len() * cols);
-    for (i, r) in rows.iter().enumerate() {
-        if r.len() != cols {
-            return Err(Error::invalid(
-                format!("{field}[{i}]"),
-                format!("has {} entries, expected {cols}", r.len()),
-            ));
-        }
-        flat.extend_from_slice(r);
-    }
-    Ok(flat)
-}
 
 /// The built problem and its initial point (the problem's default unless the spec seeds one).
 fn build_problem(spec: ProblemSpec, base: &Path) -> Result<(Box<dyn Problem>, Vec<f64>)> {
@@ -284,7 +271,7 @@ fn build_problem(spec: ProblemSpec, base: &Path) -> Result<(Box<dyn Problem>, Ve
         }
         ProblemSpec::Quadratic { a, centers } => {
             let p = a.len();
-            let flat = matrix_rows("a", &a, p)?;
+            let flat = crate::data::matrix("a", &a, p)?.into_raw_vec_and_offset().0;
             boxed(Box::new(Quadratic::new(flat, p, centers)?))
         }
         ProblemSpec::Ssam24Quadratic { d, delta, seed } => {

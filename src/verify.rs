@@ -104,12 +104,12 @@ pub fn verify(args: &Args) -> Result<()> {
         print!("{}", markdown(&verdicts));
     } else {
         println!(
-            "{:<16} {:<13} {:>11} {:>11} {:>8} {:>6} {:>7}  {:<26} statement",
+            "{:<24} {:<13} {:>11} {:>11} {:>8} {:>6} {:>7}  {:<26} statement",
             "id", "verdict", "lhs", "rhs", "ratio", "inst", "time", "constants"
         );
         for v in &verdicts {
             println!(
-                "{:<16} {:<13} {:>11} {:>11} {:>8} {:>6} {:>6.2}s  {:<26} {}",
+                "{:<24} {:<13} {:>11} {:>11} {:>8} {:>6} {:>6.2}s  {:<26} {}",
                 v.id,
                 status(v),
                 fmt(v.lhs),

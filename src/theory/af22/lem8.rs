@@ -115,6 +115,11 @@ fn observe(
     )
 }
 
+/// The coefficient of ‖∇L‖² in the part-2 bound: γ(1 − γβ/2 + ρµ(1 − γβ − γρβ²/2)).
+fn pl_coefficient(lr: f64, rho: f64, beta: f64, mu: f64) -> f64 {
+    lr * (1.0 - 0.5 * lr * beta + rho * mu * (1.0 - lr * beta - 0.5 * lr * rho * beta * beta))
+}
+
 /// af22.lem8 part 1.
 pub struct Lem8Descent;
 
@@ -178,8 +183,7 @@ impl Check for Lem8Pl {
         };
         let lr = t[1].max(1e-3) * gb_max / beta;
         let rho = rb / beta;
-        let c = lr
-            * (1.0 - 0.5 * lr * beta + rho * mu * (1.0 - lr * beta - 0.5 * lr * rho * beta * beta));
+        let c = pl_coefficient(lr, rho, beta, mu);
         observe(
             p.as_ref(),
             beta,
@@ -218,8 +222,7 @@ impl Check for Lem8PlCorrected {
         let rb = 3.0 * t[2];
         let lr = t[1].max(1e-3) * 2.0 / ((2.0 + rb) * beta);
         let rho = rb / beta;
-        let c = lr
-            * (1.0 - 0.5 * lr * beta + rho * mu * (1.0 - lr * beta - 0.5 * lr * rho * beta * beta));
+        let c = pl_coefficient(lr, rho, beta, mu);
         observe(
             p.as_ref(),
             beta,
