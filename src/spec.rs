@@ -253,7 +253,6 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
-
 /// The built problem and its initial point (the problem's default unless the spec seeds one).
 fn build_problem(spec: ProblemSpec, base: &Path) -> Result<(Box<dyn Problem>, Vec<f64>)> {
     let boxed = |p: Box<dyn Problem>| {

@@ -13,6 +13,18 @@ const EXPECTED: &[(&str, Status)] = &[
     ("af22.lem8", Status::Holds),
     ("af22.lem8.pl", Status::Violated),
     ("af22.lem8.pl.corrected", Status::Holds),
+    ("af22.thm6", Status::Holds),
+    ("af22.thm6.pl", Status::Holds),
+    ("af22.thm6.remark", Status::Holds),
+    ("af22.thm9", Status::Violated),
+    ("af22.thm9.corrected", Status::Holds),
+    ("af22.thm10", Status::Holds),
+    ("af22.thm11", Status::Holds),
+    ("af22.thm11.strong", Status::Holds),
+    ("af22.lem13", Status::Holds),
+    ("af22.lem14", Status::Holds),
+    ("af22.lem16", Status::Holds),
+    ("af22.lem17", Status::Holds),
 ];
 
 fn quick() -> Ctx {

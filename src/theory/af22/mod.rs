@@ -2,8 +2,16 @@
 //! they share: random quadratics with a prescribed spectrum (β, µ exact), the shared-linear
 //! families (β, µ, σ² exact), and points and directions drawn from an instance's seed.
 
+mod lem13;
+mod lem14;
+mod lem16;
+mod lem17;
 mod lem7;
 mod lem8;
+mod thm10;
+mod thm11;
+mod thm6;
+mod thm9;
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -20,6 +28,18 @@ pub fn checks() -> Vec<Box<dyn Check>> {
         Box::new(lem8::Lem8Descent),
         Box::new(lem8::Lem8Pl),
         Box::new(lem8::Lem8PlCorrected),
+        Box::new(thm6::Thm6),
+        Box::new(thm6::Thm6Pl),
+        Box::new(thm6::Thm6Remark),
+        Box::new(thm9::Thm9),
+        Box::new(thm9::Thm9Corrected),
+        Box::new(thm10::Thm10),
+        Box::new(thm11::Thm11),
+        Box::new(thm11::Thm11Strong),
+        Box::new(lem13::Lem13),
+        Box::new(lem14::Lem14),
+        Box::new(lem16::Lem16),
+        Box::new(lem17::Lem17),
     ]
 }
 
