@@ -8,6 +8,7 @@
 //! Monte Carlo left side), and the violating instance is kept so that it replays bit-for-bit.
 
 pub mod af22;
+pub mod mc;
 mod search;
 
 use std::time::Instant;
