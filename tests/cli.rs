@@ -304,3 +304,64 @@ fn divergence_is_reported_not_panicked() {
             .all(|x| x.as_f64().unwrap().is_finite())
     );
 }
+
+#[test]
+fn verify_reports_json_and_rejects_unknown_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("v.json");
+    let o = samlab(&[
+        "verify",
+        "af22.lem7",
+        "--json",
+        out.to_str().unwrap(),
+        "--threads",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("af22.lem7") && text.contains("Holds"),
+        "{text}"
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let c = &v["checks"][0];
+    assert_eq!(c["id"], "af22.lem7");
+    assert_eq!(c["verdict"], "holds");
+    for key in [
+        "lhs",
+        "rhs",
+        "ratio",
+        "instances",
+        "constants",
+        "worst",
+        "details",
+        "seconds",
+    ] {
+        assert!(!c[key].is_null(), "missing {key}");
+    }
+    let o = samlab(&["verify", "af22.nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("af22.lem7"));
+}
+
+#[test]
+fn replay_of_a_tampered_counter_example_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("cx.json");
+    let mut v: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("findings/af22.thm9.json")).unwrap(),
+    )
+    .unwrap();
+    let o = samlab(&["verify", "--replay", "findings/af22.thm9.json"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Violated"));
+    v["observation"]["lhs"] = Value::from(0.0);
+    std::fs::write(&f, v.to_string()).unwrap();
+    let o = samlab(&["verify", "--replay", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    v["id"] = "af22.nope".into();
+    std::fs::write(&f, v.to_string()).unwrap();
+    let o = samlab(&["verify", "--replay", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown check"));
+}
