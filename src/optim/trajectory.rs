@@ -63,7 +63,7 @@ impl RunConfig {
                 .check(problem.n_examples())
                 .map_err(|e| e.under(&at))?;
         }
-        if !(self.diverge_above > 0.0) {
+        if self.diverge_above.is_nan() || self.diverge_above <= 0.0 {
             return Err(Error::invalid("run.diverge_above", "must be > 0"));
         }
         Ok(())
@@ -118,27 +118,36 @@ impl RunResult {
     }
 }
 
-fn record(
-    p: &dyn Problem,
-    w: &[f64],
-    g: &mut [f64],
-    step: usize,
-    phase: usize,
-    info: &StepInfo,
-    totals: (usize, usize),
+/// Makes records: owns the gradient buffer for ‖∇L‖.
+struct Recorder<'a> {
+    problem: &'a dyn Problem,
+    g: Vec<f64>,
     params: bool,
-) -> Record {
-    p.grad(w, g);
-    Record {
-        step,
-        phase,
-        train_loss: p.loss(w),
-        test_metric: p.test_metric(w),
-        grad_norm: norm(g),
-        ssam_ratio: info.ssam_ratio,
-        grad_evals: totals.0,
-        example_grads: totals.1,
-        params: params.then(|| w.to_vec()),
+}
+
+impl Recorder<'_> {
+    /// The record of iterate `w` after `step` updates; `totals` = (oracle calls, example grads).
+    fn at(
+        &mut self,
+        w: &[f64],
+        step: usize,
+        phase: usize,
+        info: &StepInfo,
+        totals: (usize, usize),
+    ) -> Record {
+        let p = self.problem;
+        p.grad(w, &mut self.g);
+        Record {
+            step,
+            phase,
+            train_loss: p.loss(w),
+            test_metric: p.test_metric(w),
+            grad_norm: norm(&self.g),
+            ssam_ratio: info.ssam_ratio,
+            grad_evals: totals.0,
+            example_grads: totals.1,
+            params: self.params.then(|| w.to_vec()),
+        }
     }
 }
 
@@ -171,28 +180,23 @@ pub fn run_with(
     let mut w = init.to_vec();
     let mut prev = w.clone();
     let mut ws = Workspace::new(problem.dim(), problem.n_examples());
-    let mut gbuf = vec![0.0; problem.dim()];
+    let mut rec = Recorder {
+        problem,
+        g: vec![0.0; problem.dim()],
+        params: cfg.record_params,
+    };
     let mut rng = stream(cfg.seed, cfg.stream);
     let (mut evals, mut examples) = (0usize, 0usize);
     let mut t = 0usize;
     let mut info = StepInfo::default();
-    let mut records = vec![record(
-        problem,
-        &w,
-        &mut gbuf,
-        0,
-        0,
-        &info,
-        (0, 0),
-        cfg.record_params,
-    )];
+    let mut records = vec![rec.at(&w, 0, 0, &info, (0, 0))];
     let mut diverged_at = None;
     'phases: for (k, ph) in cfg.phases.iter().enumerate() {
         for s in 0..ph.steps {
             let (lr, rho) = ph.sizes.at(s, ph.steps);
             prev.copy_from_slice(&w);
             info = step(problem, &ph.method, &mut w, lr, rho, &mut ws, &mut rng);
-            if w.iter().any(|x| !(x.abs() <= cfg.diverge_above)) {
+            if w.iter().any(|x| x.is_nan() || x.abs() > cfg.diverge_above) {
                 diverged_at = Some(t + 1);
                 w.copy_from_slice(&prev);
                 break 'phases;
@@ -201,32 +205,14 @@ pub fn run_with(
             evals += info.grad_evals;
             examples += info.example_grads;
             on_step(t, &w, &info);
-            if cfg.record_every > 0 && t % cfg.record_every == 0 {
-                records.push(record(
-                    problem,
-                    &w,
-                    &mut gbuf,
-                    t,
-                    k,
-                    &info,
-                    (evals, examples),
-                    cfg.record_params,
-                ));
+            if cfg.record_every > 0 && t.is_multiple_of(cfg.record_every) {
+                records.push(rec.at(&w, t, k, &info, (evals, examples)));
             }
         }
     }
     if records.last().map(|r| r.step) != Some(t) {
         let phase = phase_of(cfg, t);
-        records.push(record(
-            problem,
-            &w,
-            &mut gbuf,
-            t,
-            phase,
-            &info,
-            (evals, examples),
-            cfg.record_params,
-        ));
+        records.push(rec.at(&w, t, phase, &info, (evals, examples)));
     }
     RunResult {
         records,

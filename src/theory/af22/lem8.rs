@@ -85,13 +85,12 @@ fn one_step(p: &dyn Problem, lr: f64, rho: f64, r: f64, seed: u64) -> (f64, f64,
     (l0, p.loss(&w), dot(&g, &g))
 }
 
+/// The observation of one n-SAM step: decrease L(w) − L(w⁺) against c‖∇L(w)‖², for constants
+/// (β, µ), step sizes and coefficient (γ, ρ, c), and a start point of scale `r`.
 fn observe(
     p: &dyn Problem,
-    beta: f64,
-    mu: f64,
-    lr: f64,
-    rho: f64,
-    c: f64,
+    (beta, mu): (f64, f64),
+    (lr, rho, c): (f64, f64, f64),
     r: f64,
     seed: u64,
     what: &str,
@@ -142,11 +141,8 @@ impl Check for Lem8Descent {
         let c = lr * (1.0 - rho * beta) * (1.0 - 0.5 * lr * beta * (1.0 - rho * beta));
         observe(
             p.as_ref(),
-            beta,
-            if case == 1 { 0.0 } else { mu },
-            lr,
-            rho,
-            c,
+            (beta, if case == 1 { 0.0 } else { mu }),
+            (lr, rho, c),
             log_map(t[3], 0.05, 5.0),
             inst.seed,
             what,
@@ -186,11 +182,8 @@ impl Check for Lem8Pl {
         let c = pl_coefficient(lr, rho, beta, mu);
         observe(
             p.as_ref(),
-            beta,
-            mu,
-            lr,
-            rho,
-            c,
+            (beta, mu),
+            (lr, rho, c),
             log_map(t[3], 0.05, 5.0),
             inst.seed,
             what,
@@ -225,11 +218,8 @@ impl Check for Lem8PlCorrected {
         let c = pl_coefficient(lr, rho, beta, mu);
         observe(
             p.as_ref(),
-            beta,
-            mu,
-            lr,
-            rho,
-            c,
+            (beta, mu),
+            (lr, rho, c),
             log_map(t[3], 0.05, 5.0),
             inst.seed,
             what,
