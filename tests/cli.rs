@@ -222,11 +222,7 @@ fn bad_specs_get_typed_errors() {
         &["phase[0].beta"],
     );
     // No phase; init of the wrong length; malformed TOML.
-    assert_bad(
-        &format!("[problem]\nkind = \"quartic-saddle\"\n"),
-        None,
-        &["phase"],
-    );
+    assert_bad("[problem]\nkind = \"quartic-saddle\"\n", None, &["phase"]);
     assert_bad(
         &format!("[problem]\nkind = \"quartic-saddle\"\n\n{GOOD_PHASE}\n[run]\ninit = [1.0]\n"),
         None,

@@ -10,6 +10,7 @@
 pub mod af22;
 pub mod mc;
 mod search;
+pub mod ssam24;
 
 use std::time::Instant;
 
@@ -225,6 +226,12 @@ pub trait Check: Sync {
     fn finding(&self) -> Option<&'static str> {
         None
     }
+    /// Instances every run re-evaluates besides the drawn ones: the saved counter-example of a
+    /// finding, so that a violation found once (e.g. by a full-mode search) is never lost by a
+    /// quick run that happens not to sample its region.
+    fn known(&self) -> Vec<Instance> {
+        Vec::new()
+    }
 }
 
 /// The verdict on one check.
@@ -280,6 +287,7 @@ fn draw_instances(check: &dyn Check, ctx: &Ctx, index: u64) -> Vec<Instance> {
             seed: rng.random(),
         });
     }
+    out.extend(check.known());
     out
 }
 
@@ -350,7 +358,9 @@ pub fn fold(check: &dyn Check, evaluated: Vec<(Instance, Observation)>, seconds:
 
 /// Every registered check, in report order.
 pub fn registry() -> Vec<Box<dyn Check>> {
-    af22::checks()
+    let mut v = af22::checks();
+    v.extend(ssam24::checks());
+    v
 }
 
 /// The checks whose id starts with one of `ids` (all when `ids` is empty).

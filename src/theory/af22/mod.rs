@@ -10,6 +10,10 @@ mod lem7;
 mod lem8;
 mod thm10;
 mod thm11;
+mod thm12;
+mod thm15;
+mod thm18;
+mod thm2;
 mod thm6;
 mod thm9;
 
@@ -40,6 +44,14 @@ pub fn checks() -> Vec<Box<dyn Check>> {
         Box::new(lem14::Lem14),
         Box::new(lem16::Lem16),
         Box::new(lem17::Lem17),
+        Box::new(thm15::Thm15),
+        Box::new(thm12::Thm12),
+        Box::new(thm12::Thm12Corrected),
+        Box::new(thm12::Thm12Pl),
+        Box::new(thm18::Thm18),
+        Box::new(thm18::Thm18Pl),
+        Box::new(thm2::Thm2),
+        Box::new(thm2::Thm2Pl),
     ]
 }
 
