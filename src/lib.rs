@@ -27,6 +27,8 @@
 //! assert!(result.diverged_at.is_none());
 //! # Ok::<(), samlab::Error>(())
 //! ```
+#![warn(missing_docs)]
+
 pub mod data;
 pub mod error;
 pub mod io;

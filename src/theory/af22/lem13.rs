@@ -15,7 +15,7 @@
 //! This file also holds the batch enumeration and the instance space shared by af22.lem14,
 //! af22.lem16 and af22.lem17.
 
-use super::{gaussian, log_map, quadratic, rng_of, shared_linear};
+use super::{class_of, gaussian, log_map, quadratic, rng_of, shared_linear};
 use crate::problem::{Batch, Problem, SharedPart, dot};
 use crate::rng::stream;
 use crate::theory::{Check, Constant, Instance, Observation};
@@ -114,6 +114,14 @@ impl Setup {
     pub fn batches(&self) -> Vec<Vec<usize>> {
         batches(self.n, self.b, self.with_replacement)
     }
+
+    /// The ascent point x = w + ρ∇L_J(w) of batch J into `x` (∇L_J(w) into `v`).
+    fn ascent(&self, j: &[usize], rho: f64, v: &mut [f64], x: &mut [f64]) {
+        self.p.batch_grad(&self.w, Batch::Indices(j), v);
+        for k in 0..self.p.dim() {
+            x[k] = self.w[k] + rho * v[k];
+        }
+    }
 }
 
 /// The shared instance space, from six coordinates `t`: problem class, (n, b), sampling model,
@@ -126,7 +134,7 @@ pub(super) fn setup(t: &[f64], seed: u64, power: u32) -> Setup {
     let s = log_map(t[4], 0.05, 5.0);
     let qbeta = log_map(t[5], 0.1, 10.0);
     let mut rng = rng_of(seed);
-    let case = ((t[0] * 4.0) as usize).min(3);
+    let case = class_of(t[0], 4);
     let (p, name): (Box<dyn Problem>, &str) = match case {
         0 => (
             Box::new(quadratic(&mut rng, qbeta, 0.0, n, s)),
@@ -181,23 +189,121 @@ pub(super) fn setup(t: &[f64], seed: u64, power: u32) -> Setup {
     }
 }
 
-/// The exact E_J ⟨∇L(w + ρ∇L_J(w)), ∇L(w)⟩ and the sum of the terms' magnitudes.
-fn lem13_lhs(s: &Setup, rho: f64) -> (f64, f64) {
+/// The exact E ⟨∇L_I(w + ρ∇L_J(w)), ∇L(w)⟩ and the sum of the terms' magnitudes: with I
+/// independent of J (`same_batch` false, af22.lem13) E_I ∇L_I = ∇L, so the average of
+/// ⟨∇L(w + ρ∇L_J(w)), ∇L(w)⟩ over all J; with I = J (af22.lem16) the average over all I.
+fn inner_lhs(s: &Setup, rho: f64, same_batch: bool) -> (f64, f64) {
     let d = s.p.dim();
     let (mut v, mut x, mut u) = (vec![0.0; d], vec![0.0; d], vec![0.0; d]);
     let (mut sum, mut mag) = (0.0, 0.0);
     let all = s.batches();
     for j in &all {
-        s.p.batch_grad(&s.w, Batch::Indices(j), &mut v);
-        for k in 0..d {
-            x[k] = s.w[k] + rho * v[k];
+        s.ascent(j, rho, &mut v, &mut x);
+        if same_batch {
+            s.p.batch_grad(&x, Batch::Indices(j), &mut u);
+        } else {
+            s.p.grad(&x, &mut u);
         }
-        s.p.grad(&x, &mut u);
-        let term = dot(&u, &s.g);
-        sum += term;
+        sum += dot(&u, &s.g);
         mag += dot(&u, &u).sqrt() * s.g2.sqrt();
     }
     (sum / all.len() as f64, mag)
+}
+
+/// The shared evaluation of af22.lem13 (`same_batch` false: σ² without /b, as printed) and
+/// af22.lem16 (`same_batch` true: σ²/b): θ = (ρβ/2, the six coordinates of [`setup`]).
+pub(super) fn inner_observation(t: &[f64], seed: u64, same_batch: bool) -> Observation {
+    let s = setup(&t[1..7], seed, 1);
+    let beta = s.beta_individual;
+    // For all ρ ≥ 0: ρβ ∈ [0, 2].
+    let rho = 2.0 * t[0] / beta;
+    let (lhs, mag) = inner_lhs(&s, rho, same_batch);
+    let count = s.batches().len() as f64;
+    let per_batch = if same_batch { s.b as f64 } else { 1.0 };
+    let noise = 0.5 * beta * beta * rho * rho * s.sigma2 / per_batch;
+    let rhs = (0.5 - beta * rho) * s.g2 - noise;
+    Observation::ge(
+        lhs,
+        rhs,
+        mag / count * (count + s.p.dim() as f64) + s.g2 + noise,
+        vec![
+            Constant::exact("beta", beta),
+            Constant::exact("sigma2", s.sigma2),
+        ],
+        format!(
+            "{}; rho*beta = {:.4}, |grad|^2 = {:.4e}, sigma2 = {:.4e}",
+            s.what,
+            rho * beta,
+            s.g2,
+            s.sigma2
+        ),
+    )
+}
+
+/// The exact E L(w − γ∇L_I(w + ρ∇L_J(w))) and the sum of the terms' magnitudes: over every pair
+/// (I, J) of independent batches (`nested`, af22.lem14), or over every batch I = J (af22.lem17).
+fn expected_loss(s: &Setup, lr: f64, rho: f64, nested: bool) -> (f64, f64) {
+    let d = s.p.dim();
+    let (mut v, mut x, mut u, mut y) = (vec![0.0; d], vec![0.0; d], vec![0.0; d], vec![0.0; d]);
+    let (mut sum, mut mag) = (0.0, 0.0);
+    let all = s.batches();
+    for j in &all {
+        s.ascent(j, rho, &mut v, &mut x);
+        let descents = if nested {
+            &all[..]
+        } else {
+            std::slice::from_ref(j)
+        };
+        for i in descents {
+            s.p.batch_grad(&x, Batch::Indices(i), &mut u);
+            for k in 0..d {
+                y[k] = s.w[k] - lr * u[k];
+            }
+            let l = s.p.loss(&y);
+            sum += l;
+            mag += l.abs();
+        }
+    }
+    let count = if nested {
+        all.len() * all.len()
+    } else {
+        all.len()
+    };
+    (sum / count as f64, mag)
+}
+
+/// The shared evaluation of the one-step descent bounds af22.lem14 (`nested`: independent I, J)
+/// and af22.lem17 (I = J): L(w) − E L(w⁺) ≥ coef·γ‖∇L(w)‖² − noise, with β the smoothness the
+/// lemma assumes.
+pub(super) fn descent_observation(
+    s: &Setup,
+    (beta, lr, rho): (f64, f64, f64),
+    coef: f64,
+    noise: f64,
+    nested: bool,
+) -> Observation {
+    let l0 = s.p.loss(&s.w);
+    let (l1, mag) = expected_loss(s, lr, rho, nested);
+    let rhs = coef * lr * s.g2 - noise;
+    let len = s.batches().len();
+    let count = if nested { len.pow(2) } else { len } as f64;
+    Observation::ge(
+        l0 - l1,
+        rhs,
+        (mag / count + l0.abs()) * (count + (s.n * s.p.dim()) as f64) + coef * lr * s.g2 + noise,
+        vec![
+            Constant::exact("beta", beta),
+            Constant::exact("sigma2", s.sigma2),
+        ],
+        format!(
+            "{}; gamma*beta = {:.4}, rho*beta = {:.4}, L(w) = {l0:.6e}, E L(w+) = {l1:.6e}, |grad|^2 = {:.4e}, sigma2 = {:.4e}",
+            s.what,
+            lr * beta,
+            rho * beta,
+            s.g2,
+            s.sigma2
+        ),
+    )
 }
 
 /// af22.lem13 as printed (σ² without /b).
@@ -214,31 +320,7 @@ impl Check for Lem13 {
         7
     }
     fn evaluate(&self, inst: &Instance) -> Observation {
-        let t = &inst.theta;
-        let s = setup(&t[1..7], inst.seed, 1);
-        let beta = s.beta_individual;
-        // For all ρ ≥ 0: ρβ ∈ [0, 2].
-        let rho = 2.0 * t[0] / beta;
-        let (lhs, mag) = lem13_lhs(&s, rho);
-        let count = s.batches().len() as f64;
-        let noise = 0.5 * beta * beta * rho * rho * s.sigma2;
-        let rhs = (0.5 - beta * rho) * s.g2 - noise;
-        Observation::ge(
-            lhs,
-            rhs,
-            mag / count * (count + s.p.dim() as f64) + s.g2 + noise,
-            vec![
-                Constant::exact("beta", beta),
-                Constant::exact("sigma2", s.sigma2),
-            ],
-            format!(
-                "{}; rho*beta = {:.4}, |grad|^2 = {:.4e}, sigma2 = {:.4e}",
-                s.what,
-                rho * beta,
-                s.g2,
-                s.sigma2
-            ),
-        )
+        inner_observation(&inst.theta, inst.seed, false)
     }
 }
 

@@ -7,31 +7,8 @@
 //! ordered tuples of i.i.d. indices, or, on one instance coordinate, all C(n, b) b-subsets
 //! without replacement; see af22.lem13 for the choice).
 
-use super::lem13::{Setup, setup};
-use crate::problem::Batch;
-use crate::theory::{Check, Constant, Instance, Observation};
-
-/// The exact E L(w − γ∇L_I(w + ρ∇L_I(w))) and the sum of the terms' magnitudes.
-fn expected_loss(s: &Setup, lr: f64, rho: f64) -> (f64, f64) {
-    let d = s.p.dim();
-    let (mut v, mut x, mut u, mut y) = (vec![0.0; d], vec![0.0; d], vec![0.0; d], vec![0.0; d]);
-    let (mut sum, mut mag) = (0.0, 0.0);
-    let all = s.batches();
-    for i in &all {
-        s.p.batch_grad(&s.w, Batch::Indices(i), &mut v);
-        for k in 0..d {
-            x[k] = s.w[k] + rho * v[k];
-        }
-        s.p.batch_grad(&x, Batch::Indices(i), &mut u);
-        for k in 0..d {
-            y[k] = s.w[k] - lr * u[k];
-        }
-        let l = s.p.loss(&y);
-        sum += l;
-        mag += l.abs();
-    }
-    (sum / all.len() as f64, mag)
-}
+use super::lem13::{descent_observation, setup};
+use crate::theory::{Check, Instance, Observation};
 
 /// af22.lem17 as printed.
 pub struct Lem17;
@@ -52,29 +29,7 @@ impl Check for Lem17 {
         let beta = s.beta_individual;
         let rho = t[0] / (4.0 * beta);
         let lr = t[1].max(1e-3) / beta;
-        let l0 = s.p.loss(&s.w);
-        let (l1, mag) = expected_loss(&s, lr, rho);
         let noise = lr * beta * (s.sigma2 / s.b as f64) * (lr + 2.0 * rho * rho * beta);
-        let rhs = 0.375 * lr * s.g2 - noise;
-        let count = s.batches().len() as f64;
-        Observation::ge(
-            l0 - l1,
-            rhs,
-            (mag / count + l0.abs()) * (count + (s.n * s.p.dim()) as f64)
-                + 0.375 * lr * s.g2
-                + noise,
-            vec![
-                Constant::exact("beta", beta),
-                Constant::exact("sigma2", s.sigma2),
-            ],
-            format!(
-                "{}; gamma*beta = {:.4}, rho*beta = {:.4}, L(w) = {l0:.6e}, E L(w+) = {l1:.6e}, |grad|^2 = {:.4e}, sigma2 = {:.4e}",
-                s.what,
-                lr * beta,
-                rho * beta,
-                s.g2,
-                s.sigma2
-            ),
-        )
+        descent_observation(&s, (beta, lr, rho), 0.375, noise, false)
     }
 }

@@ -3,7 +3,7 @@
 //! (a = −β, β exact), singular quadratics (convex, a = 0) and strongly convex quadratics (a = µ,
 //! exact); any ρ in (0, 4/β], any w.
 
-use super::{gaussian, log_map, quadratic, rng_of, shared_linear};
+use super::{class_of, gaussian, log_map, quadratic, rng_of, shared_linear};
 use crate::problem::{Problem, SharedPart, dot};
 use crate::theory::{Check, Constant, Instance, Observation};
 
@@ -23,7 +23,7 @@ impl Check for Lem7 {
     fn evaluate(&self, inst: &Instance) -> Observation {
         let t = &inst.theta;
         let mut rng = rng_of(inst.seed);
-        let case = ((t[0] * 4.0) as usize).min(3);
+        let case = class_of(t[0], 4);
         let beta = log_map(t[2], 0.1, 10.0);
         let (p, a, name): (Box<dyn Problem>, f64, &str) = match case {
             0 => (

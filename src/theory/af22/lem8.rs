@@ -4,7 +4,7 @@
 //! L(w⁺) ≤ L(w) − γ(1 − γβ/2 + ρµ(1 − γβ − γρβ²/2))‖∇L(w)‖².
 //! Both are checked as a lower bound on the decrease L(w) − L(w⁺).
 
-use super::{gaussian, log_map, quadratic, rng_of, shared_linear};
+use super::{class_of, gaussian, log_map, quadratic, rng_of, shared_linear};
 use crate::optim::{Method, Workspace, step};
 use crate::problem::{Logistic, Problem, SharedPart, dot};
 use crate::rng::stream;
@@ -114,6 +114,32 @@ fn observe(
     )
 }
 
+/// The shared evaluation, θ = (class, γ, ρ, r, β, µ): the problem of the class (convex classes
+/// only when `convex`), then `bound`(θ, class, β, µ) gives the constants (β, µ) the bound states
+/// and (γ, ρ, c).
+fn evaluate_with(
+    inst: &Instance,
+    convex: bool,
+    bound: impl Fn(&[f64], usize, f64, f64) -> ((f64, f64), (f64, f64, f64)),
+) -> Observation {
+    let t = &inst.theta;
+    let case = class_of(t[0], 4);
+    let (p, beta, mu, what) = if convex {
+        convex_problem(case, t[4], t[5], inst.seed)
+    } else {
+        problem(case, t[4], t[5], inst.seed)
+    };
+    let (consts, steps) = bound(t, case, beta, mu);
+    observe(
+        p.as_ref(),
+        consts,
+        steps,
+        log_map(t[3], 0.05, 5.0),
+        inst.seed,
+        what,
+    )
+}
+
 /// The coefficient of ‖∇L‖² in the part-2 bound: γ(1 − γβ/2 + ρµ(1 − γβ − γρβ²/2)).
 fn pl_coefficient(lr: f64, rho: f64, beta: f64, mu: f64) -> f64 {
     lr * (1.0 - 0.5 * lr * beta + rho * mu * (1.0 - lr * beta - 0.5 * lr * rho * beta * beta))
@@ -133,20 +159,12 @@ impl Check for Lem8Descent {
         6
     }
     fn evaluate(&self, inst: &Instance) -> Observation {
-        let t = &inst.theta;
-        let case = ((t[0] * 4.0) as usize).min(3);
-        let (p, beta, mu, what) = problem(case, t[4], t[5], inst.seed);
-        let lr = t[1].max(1e-3) / beta;
-        let rho = 3.0 * t[2] / beta;
-        let c = lr * (1.0 - rho * beta) * (1.0 - 0.5 * lr * beta * (1.0 - rho * beta));
-        observe(
-            p.as_ref(),
-            (beta, if case == 1 { 0.0 } else { mu }),
-            (lr, rho, c),
-            log_map(t[3], 0.05, 5.0),
-            inst.seed,
-            what,
-        )
+        evaluate_with(inst, false, |t, case, beta, mu| {
+            let lr = t[1].max(1e-3) / beta;
+            let rho = 3.0 * t[2] / beta;
+            let c = lr * (1.0 - rho * beta) * (1.0 - 0.5 * lr * beta * (1.0 - rho * beta));
+            ((beta, if case == 1 { 0.0 } else { mu }), (lr, rho, c))
+        })
     }
 }
 
@@ -167,27 +185,19 @@ impl Check for Lem8Pl {
         6
     }
     fn evaluate(&self, inst: &Instance) -> Observation {
-        let t = &inst.theta;
-        let case = ((t[0] * 4.0) as usize).min(3);
-        let (p, beta, mu, what) = problem(case, t[4], t[5], inst.seed);
-        let rb = 3.0 * t[2];
-        // γβ(2 − ρβ) ≤ 2: γβ up to 2/(2 − ρβ) when ρβ < 2 (capped at 20), else up to 20.
-        let gb_max = if rb < 2.0 {
-            (2.0 / (2.0 - rb)).min(20.0)
-        } else {
-            20.0
-        };
-        let lr = t[1].max(1e-3) * gb_max / beta;
-        let rho = rb / beta;
-        let c = pl_coefficient(lr, rho, beta, mu);
-        observe(
-            p.as_ref(),
-            (beta, mu),
-            (lr, rho, c),
-            log_map(t[3], 0.05, 5.0),
-            inst.seed,
-            what,
-        )
+        evaluate_with(inst, false, |t, _, beta, mu| {
+            let rb = 3.0 * t[2];
+            // γβ(2 − ρβ) ≤ 2: γβ up to 2/(2 − ρβ) when ρβ < 2 (capped at 20), else up to 20.
+            let gb_max = if rb < 2.0 {
+                (2.0 / (2.0 - rb)).min(20.0)
+            } else {
+                20.0
+            };
+            let lr = t[1].max(1e-3) * gb_max / beta;
+            let rho = rb / beta;
+            let c = pl_coefficient(lr, rho, beta, mu);
+            ((beta, mu), (lr, rho, c))
+        })
     }
 }
 
@@ -209,20 +219,12 @@ impl Check for Lem8PlCorrected {
         6
     }
     fn evaluate(&self, inst: &Instance) -> Observation {
-        let t = &inst.theta;
-        let case = ((t[0] * 4.0) as usize).min(3);
-        let (p, beta, mu, what) = convex_problem(case, t[4], t[5], inst.seed);
-        let rb = 3.0 * t[2];
-        let lr = t[1].max(1e-3) * 2.0 / ((2.0 + rb) * beta);
-        let rho = rb / beta;
-        let c = pl_coefficient(lr, rho, beta, mu);
-        observe(
-            p.as_ref(),
-            (beta, mu),
-            (lr, rho, c),
-            log_map(t[3], 0.05, 5.0),
-            inst.seed,
-            what,
-        )
+        evaluate_with(inst, true, |t, _, beta, mu| {
+            let rb = 3.0 * t[2];
+            let lr = t[1].max(1e-3) * 2.0 / ((2.0 + rb) * beta);
+            let rho = rb / beta;
+            let c = pl_coefficient(lr, rho, beta, mu);
+            ((beta, mu), (lr, rho, c))
+        })
     }
 }

@@ -60,6 +60,11 @@ pub fn log_map(t: f64, lo: f64, hi: f64) -> f64 {
     (lo.ln() + t * (hi.ln() - lo.ln())).exp()
 }
 
+/// The class k ∈ 0..n that the coordinate t ∈ [0, 1] selects (n equal slices, 1 in the last).
+pub fn class_of(t: f64, n: usize) -> usize {
+    ((t * n as f64) as usize).min(n - 1)
+}
+
 /// The instance's random generator (stream 0 of its seed).
 pub fn rng_of(seed: u64) -> ChaCha8Rng {
     stream(seed, 0)

@@ -4,9 +4,7 @@
 //! β = 8, L* = 0) and strongly convex quadratics (µ = λ_min, β = λ_max, L* exact), from a
 //! Gaussian start of scale 0.05..5; on an isotropic quadratic with ρ = 0 the bound is an equality.
 
-use super::log_map;
-use super::thm9::{horizon, lr_rho_strict, nsam_path, smooth_case, start, worst_of};
-use crate::problem::norm;
+use super::thm9::{Run, lr_rho_strict, nsam_run, pl_kind, rate_rows, smooth_case, worst_of};
 use crate::theory::{Check, Instance, Observation};
 
 /// af22.thm10.
@@ -23,30 +21,18 @@ impl Check for Thm10 {
         7
     }
     fn evaluate(&self, inst: &Instance) -> Observation {
-        let t = &inst.theta;
-        let kind = if t[0] < 0.5 { 1 } else { 3 };
-        let c = smooth_case(kind, t[4], t[5], inst.seed);
-        let (lr, rho) = lr_rho_strict(t[1], t[2], c.beta);
-        let big_t = horizon(t[3]);
-        let w0 = start(c.prob.as_ref(), log_map(t[6], 0.05, 5.0), inst.seed);
-        let path = nsam_path(c.prob.as_ref(), &w0, lr, rho, big_t);
+        let Run {
+            c,
+            lr,
+            rho,
+            big_t,
+            w0,
+            path,
+        } = nsam_run(inst, pl_kind(inst.theta[0]), smooth_case, lr_rho_strict);
         let rb = rho * c.beta;
         let q = 1.0 - 2.0 * lr * c.mu * (1.0 - rb) * (1.0 - 0.5 * lr * c.beta * (1.0 - rb));
-        let dim = c.prob.dim() as f64;
         let l0 = c.prob.loss(&w0) - c.lstar;
-        let wn = path.iter().map(|w| norm(w)).fold(norm(&c.wstar), f64::max);
-        let floor = c.lstar.abs() + c.beta * wn * wn;
-        let rows: Vec<(usize, f64, f64, f64)> = path
-            .iter()
-            .enumerate()
-            .skip(1)
-            .map(|(tt, w)| {
-                let l = c.prob.loss(w);
-                let rhs = q.powi(tt as i32) * l0;
-                let scale = (dim + 4.0) * (l.abs() + floor + rhs.abs());
-                (tt, l - c.lstar, rhs, scale)
-            })
-            .collect();
+        let rows = rate_rows(&c, &path, l0, q);
         let (tt, lhs, rhs, scale) = worst_of(&rows);
         Observation::le(
             lhs,

@@ -8,9 +8,8 @@
 //! exact; L* and w* by Newton's method to machine precision, reported as measured); ρβ ∈ [0, 10],
 //! γ up to the boundary 2/(β(1 + ρβ)).
 
-use super::log_map;
-use super::thm9::{Case, convex_case, horizon, nsam_path, start, worst_of};
-use crate::problem::norm;
+use super::class_of;
+use super::thm9::{Case, convex_case, nsam_run, worst_of};
 use crate::theory::{Check, Constant, Instance, Observation};
 
 /// γ with γβ(1 + ρβ) < 2 strictly, and ρ, from coordinates (ρβ ∈ [0, 10]).
@@ -25,14 +24,20 @@ fn dist2(a: &[f64], b: &[f64]) -> f64 {
 }
 
 fn setup(inst: &Instance, kinds: &[usize]) -> (Case, f64, f64, usize, Vec<Vec<f64>>) {
-    let t = &inst.theta;
-    let kind = kinds[((t[0] * kinds.len() as f64) as usize).min(kinds.len() - 1)];
-    let c = convex_case(kind, t[4], t[5], inst.seed);
-    let (lr, rho) = sizes(t[1], t[2], c.beta);
-    let big_t = horizon(t[3]);
-    let w0 = start(c.prob.as_ref(), log_map(t[6], 0.05, 5.0), inst.seed);
-    let path = nsam_path(c.prob.as_ref(), &w0, lr, rho, big_t);
-    (c, lr, rho, big_t, path)
+    let kind = kinds[class_of(inst.theta[0], kinds.len())];
+    let r = nsam_run(inst, kind, convex_case, sizes);
+    (r.c, r.lr, r.rho, r.big_t, r.path)
+}
+
+/// The constants of the bound with D₀² = ‖w₀ − w*‖² (measured when w* is).
+fn constants_d0(c: &Case, with_mu: bool, d0: f64) -> Vec<Constant> {
+    let mut consts = c.constants(with_mu);
+    if c.measured {
+        consts.push(Constant::measured("D0^2 = dist(w0, w*)^2", d0));
+    } else {
+        consts.push(Constant::exact("D0^2 = dist(w0, w*)^2", d0));
+    }
+    consts
 }
 
 /// af22.thm11 (convex, averaged iterate).
@@ -54,7 +59,7 @@ impl Check for Thm11 {
         let rb = rho * c.beta;
         let x = lr * c.beta * (1.0 + rb);
         let d0 = dist2(&path[0], &c.wstar);
-        let wn = path.iter().map(|w| norm(w)).fold(norm(&c.wstar), f64::max);
+        let wn = c.path_norm(&path);
         let mut sum = vec![0.0; p];
         let mut avg = vec![0.0; p];
         let mut rows = Vec::with_capacity(big_t);
@@ -69,17 +74,11 @@ impl Check for Thm11 {
             rows.push((tt, l - c.lstar, rhs, scale));
         }
         let (tt, lhs, rhs, scale) = worst_of(&rows);
-        let mut consts = c.constants(false);
-        if c.measured {
-            consts.push(Constant::measured("D0^2 = dist(w0, w*)^2", d0));
-        } else {
-            consts.push(Constant::exact("D0^2 = dist(w0, w*)^2", d0));
-        }
         Observation::le(
             lhs,
             rhs,
             scale,
-            consts,
+            constants_d0(&c, false, d0),
             format!(
                 "{}; p = {p}, gamma*beta = {:.6}, rho*beta = {rb:.6}, gamma*beta*(1+rho*beta) = {x:.9}, T = {tt} (of {big_t}), |w0 - w*|^2 = {d0:.6e}",
                 c.what,
@@ -109,7 +108,7 @@ impl Check for Thm11Strong {
         let x = lr * c.beta * (1.0 + rb);
         let q = 1.0 - lr * c.mu * (2.0 - x);
         let d0 = dist2(&path[0], &c.wstar);
-        let wn = path.iter().map(|w| norm(w)).fold(norm(&c.wstar), f64::max);
+        let wn = c.path_norm(&path);
         // w* by Newton carries an error of a few ulps times the condition number.
         let cond = if c.measured { c.beta / c.mu } else { 1.0 };
         let rows: Vec<(usize, f64, f64, f64)> = path
@@ -124,17 +123,11 @@ impl Check for Thm11Strong {
             })
             .collect();
         let (tt, lhs, rhs, scale) = worst_of(&rows);
-        let mut consts = c.constants(true);
-        if c.measured {
-            consts.push(Constant::measured("D0^2 = dist(w0, w*)^2", d0));
-        } else {
-            consts.push(Constant::exact("D0^2 = dist(w0, w*)^2", d0));
-        }
         Observation::le(
             lhs,
             rhs,
             scale,
-            consts,
+            constants_d0(&c, true, d0),
             format!(
                 "{}; p = {p}, gamma*beta = {:.6}, rho = {rho:.6e}, rho*beta = {rb:.6}, mu/beta = {:.4e}, q = {q:.9}, T = {tt} (of {big_t}), |w0 - w*|^2 = {d0:.6e}",
                 c.what,

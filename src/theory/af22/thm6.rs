@@ -4,8 +4,10 @@
 //! `af22.thm6.remark`: ρ < 1/β is necessary — a construction in which w + (1/β)∇L(w) is a local
 //! maximum of L, so that n-SAM with ρ = 1/β stalls at a non-stationary point.
 
-use super::thm9::{horizon, lr_rho_strict, nsam_path, smooth_case, start, worst_of};
-use super::{log_map, rng_of};
+use super::thm9::{
+    Run, lr_rho_strict, nsam_path, nsam_run, pl_kind, rate_rows, smooth_case, worst_of,
+};
+use super::{class_of, log_map, rng_of};
 use crate::problem::{Batch, Problem, norm};
 use crate::theory::{Check, Constant, Instance, Observation};
 use rand::Rng;
@@ -24,13 +26,14 @@ impl Check for Thm6 {
         7
     }
     fn evaluate(&self, inst: &Instance) -> Observation {
-        let t = &inst.theta;
-        let kind = ((t[0] * 4.0) as usize).min(3);
-        let c = smooth_case(kind, t[4], t[5], inst.seed);
-        let (lr, rho) = lr_rho_strict(t[1], t[2], c.beta);
-        let big_t = horizon(t[3]);
-        let w0 = start(c.prob.as_ref(), log_map(t[6], 0.05, 5.0), inst.seed);
-        let path = nsam_path(c.prob.as_ref(), &w0, lr, rho, big_t);
+        let Run {
+            c,
+            lr,
+            rho,
+            big_t,
+            w0,
+            path,
+        } = nsam_run(inst, class_of(inst.theta[0], 4), smooth_case, lr_rho_strict);
         let g2 = super::thm9::grad_sq(c.prob.as_ref(), &path);
         let rb = rho * c.beta;
         let l0 = c.prob.loss(&w0);
@@ -76,34 +79,18 @@ impl Check for Thm6Pl {
         7
     }
     fn evaluate(&self, inst: &Instance) -> Observation {
-        let t = &inst.theta;
-        let kind = if t[0] < 0.5 { 1 } else { 3 };
-        let c = smooth_case(kind, t[4], t[5], inst.seed);
-        let (lr, rho) = lr_rho_strict(t[1], t[2], c.beta);
-        let big_t = horizon(t[3]);
-        let w0 = start(c.prob.as_ref(), log_map(t[6], 0.05, 5.0), inst.seed);
-        let path = nsam_path(c.prob.as_ref(), &w0, lr, rho, big_t);
+        let Run {
+            c,
+            lr,
+            rho,
+            big_t,
+            w0,
+            path,
+        } = nsam_run(inst, pl_kind(inst.theta[0]), smooth_case, lr_rho_strict);
         let rb = rho * c.beta;
         let q = 1.0 - 0.5 * lr * (1.0 - rb) * c.mu;
-        let dim = c.prob.dim() as f64;
         let l0 = c.prob.loss(&w0) - c.lstar;
-        let wn = path.iter().map(|w| norm(w)).fold(norm(&c.wstar), f64::max);
-        let floor = c.lstar.abs() + c.beta * wn * wn;
-        let rows: Vec<(usize, f64, f64, f64)> = path
-            .iter()
-            .enumerate()
-            .skip(1)
-            .map(|(tt, w)| {
-                let l = c.prob.loss(w);
-                let rhs = q.powi(tt as i32) * l0;
-                (
-                    tt,
-                    l - c.lstar,
-                    rhs,
-                    (dim + 4.0) * (l.abs() + floor + rhs.abs()),
-                )
-            })
-            .collect();
+        let rows = rate_rows(&c, &path, l0, q);
         let (tt, lhs, rhs, scale) = worst_of(&rows);
         Observation::le(
             lhs,

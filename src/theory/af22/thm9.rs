@@ -10,7 +10,7 @@
 //! problem classes with their constants, and full-batch n-SAM trajectories run with the real
 //! optimizer ([`crate::optim::step`]).
 
-use super::{gaussian, log_map, quadratic, rng_of, shared_linear};
+use super::{class_of, gaussian, log_map, quadratic, rng_of, shared_linear};
 use crate::optim::{Method, Workspace, step};
 use crate::problem::{Logistic, Problem, SharedPart, dot, norm};
 use crate::rng::stream;
@@ -48,6 +48,71 @@ impl Case {
         }
         c
     }
+}
+
+impl Case {
+    /// max(‖w*‖, max_t ‖w_t‖) over a trajectory: the size of the points a bound's rounding sees.
+    pub fn path_norm(&self, path: &[Vec<f64>]) -> f64 {
+        path.iter()
+            .map(|w| norm(w))
+            .fold(norm(&self.wstar), f64::max)
+    }
+}
+
+/// The PL classes of [`smooth_case`] (w² + 3 sin² w family, strongly convex quadratic), from θ₀.
+pub(super) fn pl_kind(t: f64) -> usize {
+    if t < 0.5 { 1 } else { 3 }
+}
+
+/// A full-batch n-SAM run of an instance: the problem, γ, ρ, the horizon T, w₀ and w₀..w_T.
+pub(super) struct Run {
+    pub c: Case,
+    pub lr: f64,
+    pub rho: f64,
+    pub big_t: usize,
+    pub w0: Vec<f64>,
+    pub path: Vec<Vec<f64>>,
+}
+
+/// The run of θ = (class, γ, ρ, T, β, µ, start scale): class `kind` (chosen from θ₀ by the
+/// caller) built by `case`, (γ, ρ) from (θ₁, θ₂, β) by `sizes`.
+pub(super) fn nsam_run(
+    inst: &Instance,
+    kind: usize,
+    case: fn(usize, f64, f64, u64) -> Case,
+    sizes: fn(f64, f64, f64) -> (f64, f64),
+) -> Run {
+    let t = &inst.theta;
+    let c = case(kind, t[4], t[5], inst.seed);
+    let (lr, rho) = sizes(t[1], t[2], c.beta);
+    let big_t = horizon(t[3]);
+    let w0 = start(c.prob.as_ref(), log_map(t[6], 0.05, 5.0), inst.seed);
+    let path = nsam_path(c.prob.as_ref(), &w0, lr, rho, big_t);
+    Run {
+        c,
+        lr,
+        rho,
+        big_t,
+        w0,
+        path,
+    }
+}
+
+/// The rows of a linear rate L(w_t) − L* ≤ qᵗ·`l0` (`l0` = L(w₀) − L*) at every 1 ≤ t ≤ T.
+pub(super) fn rate_rows(c: &Case, path: &[Vec<f64>], l0: f64, q: f64) -> Vec<Row> {
+    let dim = c.prob.dim() as f64;
+    let wn = c.path_norm(path);
+    let floor = c.lstar.abs() + c.beta * wn * wn;
+    path.iter()
+        .enumerate()
+        .skip(1)
+        .map(|(tt, w)| {
+            let l = c.prob.loss(w);
+            let rhs = q.powi(tt as i32) * l0;
+            let scale = (dim + 4.0) * (l.abs() + floor + rhs.abs());
+            (tt, l - c.lstar, rhs, scale)
+        })
+        .collect()
 }
 
 fn from_constants(prob: Box<dyn Problem>, what: &'static str) -> Case {
@@ -259,13 +324,14 @@ pub(super) fn worst_of(rows: &[Row]) -> Row {
 /// Shared evaluation of thm9 (printed: T + 1 terms) and its correction (T terms): every prefix
 /// T' = 1..=T of one trajectory is checked, and the worst T' reported.
 fn thm9_eval(inst: &Instance, extra_term: bool) -> Observation {
-    let t = &inst.theta;
-    let kind = ((t[0] * 4.0) as usize).min(3);
-    let c = smooth_case(kind, t[4], t[5], inst.seed);
-    let (lr, rho) = lr_rho_strict(t[1], t[2], c.beta);
-    let big_t = horizon(t[3]);
-    let w0 = start(c.prob.as_ref(), log_map(t[6], 0.05, 5.0), inst.seed);
-    let path = nsam_path(c.prob.as_ref(), &w0, lr, rho, big_t);
+    let Run {
+        c,
+        lr,
+        rho,
+        big_t,
+        path,
+        ..
+    } = nsam_run(inst, class_of(inst.theta[0], 4), smooth_case, lr_rho_strict);
     let g2 = grad_sq(c.prob.as_ref(), &path);
     let losses: Vec<f64> = path.iter().map(|w| c.prob.loss(w)).collect();
     let k = lr * (1.0 - rho * c.beta) * (1.0 - 0.5 * lr * c.beta * (1.0 - rho * c.beta));

@@ -253,6 +253,88 @@ pub fn measured_g(prob: &dyn Problem, z: usize, z2: usize, w: &[f64], v: &[f64],
     best
 }
 
+/// The two runs of ssam24's one-step lemmas, θ = (case, µ/L, L, ρ, η, r, gap): the setting (n = 3
+/// examples), ρ, the points w, v, the examples z (run from w) and z_v (run from v: z′ ≠ z when
+/// `different`, else z), and the ascent of each run.
+pub struct Pair {
+    /// The problem setting (µ, L exact).
+    pub s: Setting,
+    /// The ascent radius ρ.
+    pub rho: f64,
+    /// The dimension.
+    pub p: usize,
+    /// The point of the run on S.
+    pub w: Vec<f64>,
+    /// The point of the run on S′.
+    pub v: Vec<f64>,
+    /// The example of the run from w.
+    pub z: usize,
+    /// The other example (z′ ≠ z).
+    pub z2: usize,
+    /// The example of the run from v (z′ when the examples differ, else z).
+    pub zv: usize,
+    /// The ascent of the run from w.
+    pub sw: Step,
+    /// The ascent of the run from v.
+    pub sv: Step,
+}
+
+/// The [`Pair`] of an instance.
+pub fn pair(inst: &crate::theory::Instance, different: bool) -> Pair {
+    let t = &inst.theta;
+    let n = 3;
+    // Two examples: µ/L log-uniform on [0.05, 1] (logistic λ ≥ 0.35), where γ varies most.
+    let t_ratio = if different {
+        0.566 + 0.434 * t[1]
+    } else {
+        t[1]
+    };
+    let s = setting(t[0], t_ratio, t[2], n, inst.seed);
+    let rho = rho_of(t[3], s.mu, s.l);
+    let p = s.prob.dim();
+    let gap = log_map(t[6], 1e-3, 3.0);
+    let (w, v, z, z2) = if different {
+        points_two(&s, n, log_map(t[5], 1e-3, 5.0), gap, inst.seed)
+    } else {
+        points(p, n, log_map(t[5], 0.05, 5.0), gap, inst.seed)
+    };
+    let zv = if different { z2 } else { z };
+    let sw = Step::new(s.prob.as_ref(), z, &w, rho);
+    let sv = Step::new(s.prob.as_ref(), zv, &v, rho);
+    Pair {
+        s,
+        rho,
+        p,
+        w,
+        v,
+        z,
+        z2,
+        zv,
+        sw,
+        sv,
+    }
+}
+
+impl Pair {
+    /// G measured for the two examples (see [`measured_g`]), pushed on `consts`, with its note
+    /// for the details.
+    pub fn g(&self, consts: &mut Vec<crate::theory::Constant>) -> (f64, String) {
+        let g = measured_g(
+            self.s.prob.as_ref(),
+            self.z,
+            self.z2,
+            &self.w,
+            &self.v,
+            self.rho,
+        );
+        consts.push(crate::theory::Constant::measured("G", g));
+        let extra = format!(
+            ", G = {g:.4e} measured (max |grad f(x, z)| over z, z' and x in w, v and their ascent points)"
+        );
+        (g, extra)
+    }
+}
+
 /// ‖a − b‖.
 pub fn dist(a: &[f64], b: &[f64]) -> f64 {
     a.iter()

@@ -10,43 +10,37 @@
 //! gives for the real algorithm (Lemma 11 with γ_v on example z′, then the triangle inequality):
 //! ‖v⁺ − w⁺‖ ≤ (1 − (1 + µρ)γ_vηµL/(µ + L))‖v − w‖ + η(γ_w + γ_v)G.
 
-use super::{Step, dist, eta_max, log_map, measured_g, points, points_two, rho_of, setting};
+use super::{Pair, dist, eta_max, pair};
 use crate::theory::{Check, Constant, Instance, Observation};
 
 /// θ = (case, µ/L, L, ρ, η, r, gap); `different`: z′ ≠ z on the run from v; `corrected`: the
 /// bound of `ssam24.lem12.corrected` instead of the printed one.
 fn observe(inst: &Instance, different: bool, corrected: bool) -> Observation {
     let t = &inst.theta;
-    let n = 3;
-    // Two examples: µ/L log-uniform on [0.05, 1] (logistic λ ≥ 0.35), where γ varies most.
-    let t_ratio = if different {
-        0.566 + 0.434 * t[1]
-    } else {
-        t[1]
-    };
-    let s = setting(t[0], t_ratio, t[2], n, inst.seed);
-    let (mu, l) = (s.mu, s.l);
-    let rho = rho_of(t[3], mu, l);
-    let p = s.prob.dim();
-    let gap = log_map(t[6], 1e-3, 3.0);
-    let (w, v, z, z2) = if different {
-        points_two(&s, n, log_map(t[5], 1e-3, 5.0), gap, inst.seed)
-    } else {
-        points(p, n, log_map(t[5], 0.05, 5.0), gap, inst.seed)
-    };
-    let zv = if different { z2 } else { z };
-    let sw = Step::new(s.prob.as_ref(), z, &w, rho);
-    let sv = Step::new(s.prob.as_ref(), zv, &v, rho);
+    let pr = pair(inst, different);
+    let Pair {
+        s,
+        rho,
+        p,
+        w,
+        v,
+        z,
+        zv,
+        sw,
+        sv,
+        ..
+    } = &pr;
+    let (mu, l, rho, p, z, zv) = (s.mu, s.l, *rho, *p, *z, *zv);
     let gamma = sw.gamma;
     let gamma_v = sv.gamma;
     let gamma_upp = sw.gamma.max(sv.gamma);
     let emax = eta_max(mu, l, rho) / gamma_upp;
     let eta = t[4].max(1e-3) * emax;
-    let (w1, v1) = (sw.descend(&w, eta * gamma), sv.descend(&v, eta * gamma_v));
+    let (w1, v1) = (sw.descend(w, eta * gamma), sv.descend(v, eta * gamma_v));
     let lhs = dist(&v1, &w1);
     let gamma_f = if corrected { gamma_v } else { gamma };
     let factor = 1.0 - (1.0 + mu * rho) * gamma_f * eta * mu * l / (mu + l);
-    let d0 = dist(&v, &w);
+    let d0 = dist(v, w);
     let mut consts = vec![
         Constant::exact("mu", mu),
         Constant::exact("L", l),
@@ -56,19 +50,16 @@ fn observe(inst: &Instance, different: bool, corrected: bool) -> Observation {
     let mut rhs = factor * d0;
     let mut extra = String::new();
     if different {
-        let g = measured_g(s.prob.as_ref(), z, z2, &w, &v, rho);
+        let (g, note) = pr.g(&mut consts);
         rhs += if corrected {
             eta * (gamma + gamma_v) * g
         } else {
             2.0 * eta * gamma * g
         };
-        consts.push(Constant::measured("G", g));
-        extra = format!(
-            ", G = {g:.4e} measured (max |grad f(x, z)| over z, z' and x in w, v and their ascent points)"
-        );
+        extra = note;
     }
     let scale =
-        4.0 * p as f64 * (sw.scale(&w, rho, eta * gamma, l) + sv.scale(&v, rho, eta * gamma_v, l));
+        4.0 * p as f64 * (sw.scale(w, rho, eta * gamma, l) + sv.scale(v, rho, eta * gamma_v, l));
     let steps = if corrected {
         "real SSAM: each run its own gamma; corrected bound (1 - (1+mu rho) gamma_v eta mu L/(mu+L))|v-w| + eta (gamma_w + gamma_v) G"
     } else {
