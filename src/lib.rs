@@ -33,6 +33,7 @@ pub mod data;
 pub mod error;
 pub mod io;
 pub mod optim;
+pub mod plot;
 pub mod problem;
 pub mod rng;
 pub mod spec;
