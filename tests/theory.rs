@@ -51,6 +51,11 @@ const EXPECTED: &[(&str, Status)] = &[
     ("ssam24.thm16", Status::Holds),
     ("ssam24.assumption1", Status::Holds),
     ("ssam24.lem20", Status::Holds),
+    ("ssam24.thm1", Status::Holds),
+    ("ssam24.thm10", Status::Holds),
+    ("ssam24.thm18", Status::Holds),
+    ("ssam24.rem9", Status::Violated),
+    ("ssam24.rem9.corrected", Status::Holds),
 ];
 
 fn quick() -> Ctx {

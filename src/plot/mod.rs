@@ -241,7 +241,7 @@ where
             .x_label_formatter(&|v| tick(*v, xs_))
             .y_label_formatter(&|v| tick(*v, ys_))
             .label_style(("sans-serif", 13))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(TRANSPARENT)
             .draw()?;
         for (k, s) in panel.series.iter().enumerate() {
             let c = PALETTE[k % PALETTE.len()];

@@ -11,13 +11,16 @@
 
 mod conv;
 mod cor6;
+mod excess;
 mod generr;
 mod lem13;
 mod lem2;
 mod lem20;
 mod lem7;
 mod rem3;
+mod rem9;
 mod ssam;
+mod thm1;
 mod traj;
 
 use rand::Rng;
@@ -46,6 +49,11 @@ pub fn checks() -> Vec<Box<dyn Check>> {
         Box::new(generr::Thm14),
         Box::new(conv::Thm16),
         Box::new(conv::Assumption1),
+        Box::new(thm1::Thm1),
+        Box::new(excess::Thm10),
+        Box::new(excess::Thm18),
+        Box::new(rem9::Rem9),
+        Box::new(rem9::Rem9Corrected),
         Box::new(lem20::Lem20),
     ]
 }
