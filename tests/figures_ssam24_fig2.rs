@@ -1,0 +1,97 @@
+//! ssam24 Fig 2 in quick mode: success rate against the learning rate on the quartic saddle.
+//! The run writes its PNG, SVG and CSV into a temporary folder; the CSV has one row per
+//! (curve, learning rate), rates in [0, 1] inside their Wilson interval, finite values, and the
+//! figure's fact: SGD at η = 0.001 nearly always reaches a minimizer.
+
+use samlab::plot::read_csv;
+
+#[path = "../examples/ssam24_fig2.rs"]
+#[allow(dead_code)]
+mod ssam24_fig2;
+
+fn column(cols: &[String], name: &str) -> usize {
+    cols.iter()
+        .position(|c| c == name)
+        .unwrap_or_else(|| panic!("column {name}"))
+}
+
+fn setting<'a>(settings: &'a [(String, String)], key: &str) -> &'a str {
+    &settings
+        .iter()
+        .find(|(k, _)| k == key)
+        .unwrap_or_else(|| panic!("setting {key}"))
+        .1
+}
+
+#[test]
+fn ssam24_fig2_sgd_succeeds_at_small_learning_rates() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ssam24_fig2::Args {
+        lrs: 0,
+        lr_min: 1e-3,
+        lr_max: 0.3,
+        starts: 0,
+        steps: 0,
+        rhos: vec![0.05, 0.2, 0.4],
+        noise: 0.005,
+        half_width: 2.0,
+        tol: 0.1,
+        blowup: 1e6,
+        seed: 0,
+        out: dir.path().to_path_buf(),
+        quick: true,
+    };
+    let out = ssam24_fig2::run_figure(&args).unwrap();
+    for ext in ["png", "svg", "csv"] {
+        assert!(
+            dir.path().join(format!("ssam24_fig2.{ext}")).exists(),
+            "{ext}"
+        );
+    }
+    let (settings, cols, rows) = read_csv(&dir.path().join("ssam24_fig2.csv")).unwrap();
+    assert_eq!(setting(&settings, "lrs"), "6");
+    assert_eq!(setting(&settings, "starts"), "100");
+    assert_eq!(setting(&settings, "steps"), "10000");
+    // SGD once + 3 methods × 3 radii, 6 learning rates each.
+    assert_eq!(out.curves.len(), 10);
+    assert_eq!(rows.len(), 10 * 6);
+    assert_eq!(cols.len(), 8);
+    assert!(rows.iter().all(|r| r.iter().all(|v| v.is_finite())));
+    let (mi, ri, li, ki, rate, lo, hi) = (
+        column(&cols, "method_index"),
+        column(&cols, "rho"),
+        column(&cols, "lr"),
+        column(&cols, "successes"),
+        column(&cols, "rate"),
+        column(&cols, "wilson_lo"),
+        column(&cols, "wilson_hi"),
+    );
+    for r in &rows {
+        assert!((0.0..=1.0).contains(&r[rate]), "{r:?}");
+        assert!(r[lo] <= r[rate] && r[rate] <= r[hi] && r[lo] >= 0.0 && r[hi] <= 1.0);
+        assert_eq!(r[rate], r[ki] / 100.0);
+        assert!(r[li] >= 1e-3 * (1.0 - 1e-12) && r[li] <= 0.3 * (1.0 + 1e-12));
+        assert_eq!(r[mi] == 0.0, r[ri] == 0.0);
+    }
+    // The fact: SGD at η = 0.001 nearly always ends at a minimizer.
+    let sgd = rows
+        .iter()
+        .find(|r| r[mi] == 0.0 && (r[li] - 1e-3).abs() < 1e-12)
+        .unwrap();
+    assert!(sgd[rate] >= 0.9, "SGD success at η = 0.001: {}", sgd[rate]);
+    assert_eq!(out.rate(0, 0), sgd[rate]);
+}
+
+/// The Wilson interval: known values and its edge cases.
+#[test]
+fn ssam24_fig2_wilson_interval() {
+    let (lo, hi) = ssam24_fig2::wilson(50, 100);
+    assert!(
+        (lo - 0.4038).abs() < 1e-4 && (hi - 0.5962).abs() < 1e-4,
+        "{lo} {hi}"
+    );
+    let (lo, hi) = ssam24_fig2::wilson(0, 100);
+    assert!(lo == 0.0 && (hi - 0.0370).abs() < 1e-4, "{hi}");
+    let (lo, hi) = ssam24_fig2::wilson(100, 100);
+    assert!((lo - 0.9630).abs() < 1e-4 && hi == 1.0, "{lo}");
+}
