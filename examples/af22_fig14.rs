@@ -303,10 +303,12 @@ pub fn run_figure(args: &Args) -> Result<Vec<Point>> {
 #[allow(dead_code)]
 fn main() -> ExitCode {
     let args = Args::parse();
-    let t = std::time::Instant::now();
-    match run_figure(&args) {
-        Ok(points) => {
-            for p in &points {
+    samlab::plot::example_main(
+        "af22_fig14",
+        &args.out,
+        || run_figure(&args),
+        |points| {
+            for p in points {
                 match p.diverged_at {
                     Some(s) => println!(
                         "{:>20} ρ = {:.3e}: DIVERGED at step {s}",
@@ -318,16 +320,6 @@ fn main() -> ExitCode {
                     ),
                 }
             }
-            println!(
-                "wrote {}/af22_fig14.{{png,svg,csv}} in {:.1}s",
-                args.out.display(),
-                t.elapsed().as_secs_f64()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
+        },
+    )
 }

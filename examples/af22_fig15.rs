@@ -268,9 +268,11 @@ pub fn run_figure(args: &Args) -> Result<Vec<Outcome>> {
 #[allow(dead_code)]
 fn main() -> ExitCode {
     let args = Args::parse();
-    let t = std::time::Instant::now();
-    match run_figure(&args) {
-        Ok(finals) => {
+    samlab::plot::example_main(
+        "af22_fig15",
+        &args.out,
+        || run_figure(&args),
+        |finals| {
             for o in finals {
                 if let Some(s) = o.diverged_at {
                     println!("{:>10}: DIVERGED at step {s} (stopped there)", o.name);
@@ -280,16 +282,6 @@ fn main() -> ExitCode {
                     o.name, o.train, o.test
                 );
             }
-            println!(
-                "wrote {}/af22_fig15.{{png,svg,csv}} in {:.1}s",
-                args.out.display(),
-                t.elapsed().as_secs_f64()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
+        },
+    )
 }

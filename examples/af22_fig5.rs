@@ -194,9 +194,11 @@ pub fn run_figure(args: &Args) -> Result<Vec<Vec<f64>>> {
 #[allow(dead_code)]
 fn main() -> ExitCode {
     let args = Args::parse();
-    let t = std::time::Instant::now();
-    match run_figure(&args) {
-        Ok(rows) => {
+    samlab::plot::example_main(
+        "af22_fig5",
+        &args.out,
+        || run_figure(&args),
+        |rows| {
             for &alpha in &args.alphas {
                 let at = |theta: f64| {
                     rows.iter()
@@ -211,16 +213,6 @@ fn main() -> ExitCode {
                     );
                 }
             }
-            println!(
-                "wrote {}/af22_fig5.{{png,svg,csv}} in {:.2}s",
-                args.out.display(),
-                t.elapsed().as_secs_f64()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
+        },
+    )
 }

@@ -154,22 +154,14 @@ pub fn run_figure(args: &Args) -> Result<Vec<(String, f64, f64)>> {
 #[allow(dead_code)]
 fn main() -> ExitCode {
     let args = Args::parse();
-    let t = std::time::Instant::now();
-    match run_figure(&args) {
-        Ok(finals) => {
+    samlab::plot::example_main(
+        "af22_fig6",
+        &args.out,
+        || run_figure(&args),
+        |finals| {
             for (m, tr, te) in finals {
                 println!("{m:>5}: final train loss {tr:.3e}, test MSE {te:.4e}");
             }
-            println!(
-                "wrote {}/af22_fig6.{{png,svg,csv}} in {:.1}s",
-                args.out.display(),
-                t.elapsed().as_secs_f64()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
+        },
+    )
 }

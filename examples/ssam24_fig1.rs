@@ -162,10 +162,12 @@ pub fn run_figure(args: &Args) -> Result<Finals> {
 #[allow(dead_code)]
 fn main() -> ExitCode {
     let args = Args::parse();
-    let t = std::time::Instant::now();
-    match run_figure(&args) {
-        Ok(finals) => {
-            for (rho, fin) in args.rhos.iter().zip(&finals) {
+    samlab::plot::example_main(
+        "ssam24_fig1",
+        &args.out,
+        || run_figure(&args),
+        |finals| {
+            for (rho, fin) in args.rhos.iter().zip(finals) {
                 let s: Vec<String> = METHODS
                     .iter()
                     .zip(fin)
@@ -173,16 +175,6 @@ fn main() -> ExitCode {
                     .collect();
                 println!("rho {rho:>5}: final loss {}", s.join(", "));
             }
-            println!(
-                "wrote {}/ssam24_fig1.{{png,svg,csv}} in {:.1}s",
-                args.out.display(),
-                t.elapsed().as_secs_f64()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
+        },
+    )
 }

@@ -379,9 +379,11 @@ pub fn run_figure(args: &Args) -> Result<Outcome> {
 #[allow(dead_code)]
 fn main() -> ExitCode {
     let args = Args::parse();
-    let t = std::time::Instant::now();
-    match run_figure(&args) {
-        Ok(out) => {
+    samlab::plot::example_main(
+        "ssam24_fig2",
+        &args.out,
+        || run_figure(&args),
+        |out| {
             for (c, cv) in out.curves.iter().enumerate() {
                 let cliff = out
                     .cliff(c, 0.5)
@@ -394,16 +396,6 @@ fn main() -> ExitCode {
                     out.rate(c, 0)
                 );
             }
-            println!(
-                "wrote {}/ssam24_fig2.{{png,svg,csv}} in {:.1}s",
-                args.out.display(),
-                t.elapsed().as_secs_f64()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
+        },
+    )
 }

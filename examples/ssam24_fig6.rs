@@ -359,25 +359,17 @@ pub fn run_figure(args: &Args) -> Result<Summary> {
 #[allow(dead_code)]
 fn main() -> ExitCode {
     let args = Args::parse();
-    let t = std::time::Instant::now();
-    match run_figure(&args) {
-        Ok(summary) => {
+    samlab::plot::example_main(
+        "ssam24_fig6",
+        &args.out,
+        || run_figure(&args),
+        |summary| {
             for (rho, m, se, cf) in summary {
                 println!(
                     "rho {rho:>5}: last-window mean {m:.4e} ± {se:.1e}, closed form {cf:.4e} (ratio {:.3})",
                     m / cf
                 );
             }
-            println!(
-                "wrote {}/ssam24_fig6.{{png,svg,csv}} in {:.1}s",
-                args.out.display(),
-                t.elapsed().as_secs_f64()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
+        },
+    )
 }

@@ -227,23 +227,15 @@ pub fn run_figure(args: &Args) -> Result<(Summary, f64, f64)> {
 #[allow(dead_code)]
 fn main() -> ExitCode {
     let args = Args::parse();
-    let t = std::time::Instant::now();
-    match run_figure(&args) {
-        Ok((summary, cf_sgd, cf_sam)) => {
+    samlab::plot::example_main(
+        "ssam24_fig7",
+        &args.out,
+        || run_figure(&args),
+        |(summary, cf_sgd, cf_sam)| {
             for (m, mean, se) in summary {
                 println!("{m:>8}: last-window mean {mean:.4e} ± {se:.1e}");
             }
             println!("closed form: SGD {cf_sgd:.4e}, SAM {cf_sam:.4e}");
-            println!(
-                "wrote {}/ssam24_fig7.{{png,svg,csv}} in {:.1}s",
-                args.out.display(),
-                t.elapsed().as_secs_f64()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
+        },
+    )
 }

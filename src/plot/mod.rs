@@ -5,6 +5,7 @@
 //! Every file is written atomically.
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Once;
 
 use plotters::prelude::*;
@@ -340,6 +341,32 @@ pub fn save(fig: &Figure, stem: &Path) -> Result<(PathBuf, PathBuf)> {
     .map_err(|e| plot_err(&svg, e))?;
     write_atomic(&svg, text.as_bytes())?;
     Ok((png, svg))
+}
+
+/// The `main` of a figure example: run the figure, print its summary with `report`, then where the
+/// files went and the wall time; on error, print it and return exit code 2.
+pub fn example_main<T>(
+    name: &str,
+    out: &Path,
+    run: impl FnOnce() -> Result<T>,
+    report: impl FnOnce(&T),
+) -> ExitCode {
+    let t = std::time::Instant::now();
+    match run() {
+        Ok(result) => {
+            report(&result);
+            println!(
+                "wrote {}/{name}.{{png,svg,csv}} in {:.2}s",
+                out.display(),
+                t.elapsed().as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// Write a CSV file atomically: `# key: value` header lines (the samlab version first, then
