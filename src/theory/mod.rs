@@ -101,7 +101,7 @@ pub struct Observation {
     pub rhs: f64,
     /// Which way the bound goes.
     pub sense: Sense,
-    /// Rounding allowance: a violation must exceed it to count (a few ulps of the terms).
+    /// Rounding allowance: a violation must exceed it to count (64 units of roundoff of the terms).
     pub slack: f64,
     /// A confidence interval of the left side when it is a Monte Carlo estimate.
     pub ci: Option<[f64; 2]>,
@@ -112,7 +112,7 @@ pub struct Observation {
 }
 
 impl Observation {
-    /// LHS ≤ RHS with a rounding allowance of `ulps` units of roundoff of `scale`.
+    /// LHS ≤ RHS with a rounding allowance of 64 units of roundoff of `scale` (see [`rounding`]).
     pub fn le(lhs: f64, rhs: f64, scale: f64, constants: Vec<Constant>, note: String) -> Self {
         Observation {
             lhs,
