@@ -31,6 +31,7 @@
 
 pub mod data;
 pub mod error;
+pub mod flow;
 pub mod io;
 pub mod optim;
 pub mod plot;
