@@ -1,13 +1,16 @@
 //! The flows against closed forms (a linear flow, a nonlinear 1-D flow), the solvers' observed
 //! orders, the discrete methods as Euler steps of their flows (error O(γ)), the diagonal-net
 //! integrals against their definitions and a quadrature of the dense output, SSAM at ρ = 0,
-//! reproducibility and input validation.
+//! reproducibility, input validation, and evaluations of the vector field without allocation.
 
 use samlab::Error;
 use samlab::data::RegressionData;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
 use samlab::flow::{
-    Coordinates, DiagNetIntegrals, End, Flow, FlowConfig, FlowResult, Integrals, Solver, i_1sam,
-    integrate, integrate_with,
+    Coordinates, DiagNetIntegrals, End, Flow, FlowConfig, FlowResult, FlowSystem, Integrals,
+    Solver, i_1sam, integrate, integrate_with,
 };
 use samlab::optim::{Method, Workspace, step};
 use samlab::problem::{Batch, DiagNet, Problem, Quadratic};
@@ -361,4 +364,65 @@ fn bad_input_is_a_typed_error_naming_the_field() {
     let short = cfg(|c| c.max_steps = 5);
     let r = integrate(&net, Flow::Gd, &w0, &short).unwrap();
     assert_eq!((r.end, r.stats.steps), (End::StepLimit, 5));
+}
+
+/// Counts allocations on this thread while `ON` is set.
+struct Counting;
+thread_local! {
+    static ON: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if ON.with(|c| c.get()) {
+            COUNT.with(|c| c.set(c.get() + 1));
+        }
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        if ON.with(|c| c.get()) {
+            COUNT.with(|c| c.set(c.get() + 1));
+        }
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+#[test]
+fn vector_field_evaluations_do_not_allocate() {
+    let net = net(0.05);
+    let ints = DiagNetIntegrals::new(&net);
+    let flows = [
+        Flow::Gd,
+        Flow::NSam { rho: 0.1 },
+        Flow::OneSam { rho: 0.1 },
+        Flow::Ssam { rho: 0.1 },
+    ];
+    for flow in flows {
+        for coordinates in [Coordinates::Plain, Coordinates::Log] {
+            let sys = FlowSystem::new(&net, flow, &ints, coordinates);
+            let mut y = vec![0.0; sys.len()];
+            y[..net.dim()].copy_from_slice(&net.init());
+            let mut dy = vec![0.0; sys.len()];
+            // Sanity: the counter counts.
+            ON.with(|c| c.set(true));
+            COUNT.with(|c| c.set(0));
+            std::hint::black_box(vec![1u8; 8]);
+            let sanity = COUNT.with(|c| c.get());
+            for _ in 0..10 {
+                sys.eval(&y, &mut dy);
+            }
+            ON.with(|c| c.set(false));
+            assert_eq!(sanity, 1);
+            let n = COUNT.with(|c| c.get()) - sanity;
+            assert_eq!(n, 0, "{flow:?} {coordinates:?}: {n} allocations");
+            assert!(dy.iter().all(|v| v.is_finite()));
+        }
+    }
 }

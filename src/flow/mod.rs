@@ -308,8 +308,9 @@ fn velocity<P: Problem + ?Sized>(
     }
 }
 
-/// The ODE system: state y = (w or ln w, integrals).
-struct System<'a, P: ?Sized, I> {
+/// The ODE system of a flow: state y = (w or ln w, integrals), y' = (−v(w) or −v(w)/w, j(w)).
+/// Owns its buffers, so an evaluation ([`FlowSystem::eval`]) does not allocate.
+pub struct FlowSystem<'a, P: ?Sized, I> {
     problem: &'a P,
     flow: Flow,
     integrals: &'a I,
@@ -318,19 +319,37 @@ struct System<'a, P: ?Sized, I> {
     grad_evals: Cell<usize>,
 }
 
-impl<P: Problem + ?Sized, I: Integrals> System<'_, P, I> {
-    /// w in plain coordinates from the state.
-    fn plain_w(&self, y: &[f64], w: &mut [f64]) {
-        let p = self.problem.dim();
-        match self.coordinates {
-            Coordinates::Plain => w.copy_from_slice(&y[..p]),
-            Coordinates::Log => w.iter_mut().zip(&y[..p]).for_each(|(w, u)| *w = u.exp()),
+impl<'a, P: Problem + ?Sized, I: Integrals> FlowSystem<'a, P, I> {
+    /// The system of `flow` on `problem` carrying `integrals`, in `coordinates`.
+    pub fn new(problem: &'a P, flow: Flow, integrals: &'a I, coordinates: Coordinates) -> Self {
+        let p = problem.dim();
+        FlowSystem {
+            problem,
+            flow,
+            integrals,
+            coordinates,
+            buffers: RefCell::new(Buffers {
+                w: vec![0.0; p],
+                g: vec![0.0; p],
+                w_asc: vec![0.0; p],
+                g_asc: vec![0.0; p],
+            }),
+            grad_evals: Cell::new(0),
         }
     }
-}
 
-impl<P: Problem + ?Sized, I: Integrals> ODE<f64, Vec<f64>> for System<'_, P, I> {
-    fn diff(&self, _t: f64, y: &Vec<f64>, dydt: &mut Vec<f64>) {
+    /// Length of the state: dim + number of integrals.
+    pub fn len(&self) -> usize {
+        self.problem.dim() + self.integrals.len()
+    }
+
+    /// True when the state is empty (a problem of dimension 0 without integrals).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// y' at the state y (both of length [`FlowSystem::len`]); no allocation.
+    pub fn eval(&self, y: &[f64], dydt: &mut [f64]) {
         let p = self.problem.dim();
         let mut guard = self.buffers.borrow_mut();
         let b = &mut *guard;
@@ -346,12 +365,27 @@ impl<P: Problem + ?Sized, I: Integrals> ODE<f64, Vec<f64>> for System<'_, P, I> 
         self.integrals.integrands(self.flow, &w, dj);
         b.w = w;
     }
+
+    /// w in plain coordinates from the state.
+    fn plain_w(&self, y: &[f64], w: &mut [f64]) {
+        let p = self.problem.dim();
+        match self.coordinates {
+            Coordinates::Plain => w.copy_from_slice(&y[..p]),
+            Coordinates::Log => w.iter_mut().zip(&y[..p]).for_each(|(w, u)| *w = u.exp()),
+        }
+    }
+}
+
+impl<P: Problem + ?Sized, I: Integrals> ODE<f64, Vec<f64>> for FlowSystem<'_, P, I> {
+    fn diff(&self, _t: f64, y: &Vec<f64>, dydt: &mut Vec<f64>) {
+        self.eval(y, dydt);
+    }
 }
 
 /// The output handler: records the dense output, detects L ≤ loss_tol on the dense output and
 /// enforces the step limit; keeps the state at the stop.
 struct Stop<'a, 'c, P: ?Sized, I> {
-    system: &'a System<'a, P, I>,
+    system: &'a FlowSystem<'a, P, I>,
     config: &'c FlowConfig,
     w: Vec<f64>,
     next_dense: usize,
@@ -505,19 +539,7 @@ pub fn integrate_with<P: Problem + ?Sized, I: Integrals>(
         Coordinates::Plain => y0[..p].copy_from_slice(w0),
         Coordinates::Log => y0[..p].iter_mut().zip(w0).for_each(|(u, w)| *u = w.ln()),
     }
-    let system = System {
-        problem,
-        flow,
-        integrals,
-        coordinates: config.coordinates,
-        buffers: RefCell::new(Buffers {
-            w: vec![0.0; p],
-            g: vec![0.0; p],
-            w_asc: vec![0.0; p],
-            g_asc: vec![0.0; p],
-        }),
-        grad_evals: Cell::new(0),
-    };
+    let system = FlowSystem::new(problem, flow, integrals, config.coordinates);
     let mut stop = Stop {
         system: &system,
         config,
