@@ -23,6 +23,9 @@ struct SpecFile {
     phases: Vec<PhaseSpec>,
     #[serde(default)]
     run: RunSpec,
+    /// The grid of `samlab sweep` (read by [`crate::sweep`]); a plain run runs the base spec.
+    #[serde(default, rename = "sweep")]
+    _sweep: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -195,11 +198,18 @@ impl Experiment {
 
     /// Parse and validate spec text; relative data paths are resolved against `base`.
     pub fn parse(text: &str, base: &Path) -> Result<Self> {
-        let spec: SpecFile = toml::from_str(text).map_err(|e| Error::Parse {
-            file: "<spec>".into(),
-            format: "experiment spec (TOML)",
-            message: e.to_string(),
-        })?;
+        let spec: SpecFile = toml::from_str(text).map_err(spec_error)?;
+        Self::build(spec, base)
+    }
+
+    /// Validate a spec given as a TOML table (e.g. one cell of a sweep: the base spec with some
+    /// values replaced); relative data paths are resolved against `base`.
+    pub fn from_table(table: toml::Table, base: &Path) -> Result<Self> {
+        let spec: SpecFile = toml::Value::Table(table).try_into().map_err(spec_error)?;
+        Self::build(spec, base)
+    }
+
+    fn build(spec: SpecFile, base: &Path) -> Result<Self> {
         let (problem, default_init) =
             build_problem(spec.problem, base).map_err(|e| e.under("problem"))?;
         let exact = problem.constants();
@@ -242,6 +252,14 @@ impl Experiment {
             init,
             config,
         })
+    }
+}
+
+fn spec_error(e: toml::de::Error) -> Error {
+    Error::Parse {
+        file: "<spec>".into(),
+        format: "experiment spec (TOML)",
+        message: e.to_string(),
     }
 }
 
