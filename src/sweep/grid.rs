@@ -33,6 +33,7 @@ pub struct SweepSpec {
     replicates: usize,
     len: usize,
     canonical: String,
+    file: Option<PathBuf>,
 }
 
 impl SweepSpec {
@@ -43,7 +44,7 @@ impl SweepSpec {
             source,
         })?;
         let dir = path.parent().unwrap_or(Path::new("."));
-        Self::parse(&text, dir).map_err(|e| match e {
+        let mut spec = Self::parse(&text, dir).map_err(|e| match e {
             Error::Parse {
                 file,
                 format,
@@ -54,7 +55,9 @@ impl SweepSpec {
                 message,
             },
             other => other.in_file(path),
-        })
+        })?;
+        spec.file = Some(path.to_path_buf());
+        Ok(spec)
     }
 
     /// Parse spec text with a `[sweep]` table (relative data paths resolve against `dir`). Every
@@ -120,6 +123,7 @@ impl SweepSpec {
             replicates,
             len,
             canonical,
+            file: None,
         };
         spec.check_axes()?;
         Ok(spec)
@@ -226,7 +230,11 @@ impl SweepSpec {
                 .map(|(a, v)| format!("{} = {}", a.path, show(v)))
                 .collect::<Vec<_>>()
                 .join(", ");
-            Error::invalid("sweep", format!("cell {k} ({values}) gives {}", inner(&e)))
+            let e = Error::invalid("sweep", format!("cell {k} ({values}) gives {}", inner(&e)));
+            match &self.file {
+                Some(f) => e.in_file(f),
+                None => e,
+            }
         })
     }
 
