@@ -182,18 +182,7 @@ impl Experiment {
             source,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Self::parse(&text, base).map_err(|e| match e {
-            Error::Parse {
-                file,
-                format,
-                message,
-            } if file.as_os_str() == "<spec>" => Error::Parse {
-                file: path.to_path_buf(),
-                format,
-                message,
-            },
-            other => other.in_file(path),
-        })
+        Self::parse(&text, base).map_err(|e| in_spec_file(e, path))
     }
 
     /// Parse and validate spec text; relative data paths are resolved against `base`.
@@ -255,7 +244,24 @@ impl Experiment {
     }
 }
 
-fn spec_error(e: toml::de::Error) -> Error {
+/// Name the spec file in an error about spec text (parsed with the `<spec>` placeholder).
+pub(crate) fn in_spec_file(e: Error, path: &Path) -> Error {
+    match e {
+        Error::Parse {
+            file,
+            format,
+            message,
+        } if file.as_os_str() == "<spec>" => Error::Parse {
+            file: path.to_path_buf(),
+            format,
+            message,
+        },
+        other => other.in_file(path),
+    }
+}
+
+/// A TOML error in spec text, with the `<spec>` placeholder for the file.
+pub(crate) fn spec_error(e: toml::de::Error) -> Error {
     Error::Parse {
         file: "<spec>".into(),
         format: "experiment spec (TOML)",

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
 use crate::error::{Error, Result};
-use crate::spec::Experiment;
+use crate::spec::{Experiment, in_spec_file, spec_error};
 
 /// One axis of the grid: where in the spec its values go, and the values.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,18 +44,7 @@ impl SweepSpec {
             source,
         })?;
         let dir = path.parent().unwrap_or(Path::new("."));
-        let mut spec = Self::parse(&text, dir).map_err(|e| match e {
-            Error::Parse {
-                file,
-                format,
-                message,
-            } if file.as_os_str() == "<spec>" => Error::Parse {
-                file: path.to_path_buf(),
-                format,
-                message,
-            },
-            other => other.in_file(path),
-        })?;
+        let mut spec = Self::parse(&text, dir).map_err(|e| in_spec_file(e, path))?;
         spec.file = Some(path.to_path_buf());
         Ok(spec)
     }
@@ -64,11 +53,7 @@ impl SweepSpec {
     /// value of every axis is put into the first cell and validated, so that a bad path, type or
     /// value is an error naming `sweep.<path>` before anything runs.
     pub fn parse(text: &str, dir: &Path) -> Result<Self> {
-        let mut base: Table = toml::from_str(text).map_err(|e| Error::Parse {
-            file: "<spec>".into(),
-            format: "experiment spec (TOML)",
-            message: e.to_string(),
-        })?;
+        let mut base: Table = toml::from_str(text).map_err(spec_error)?;
         let canonical = toml::to_string(&base).expect("a parsed TOML table serializes");
         let sweep = match base.remove("sweep") {
             Some(Value::Table(t)) => t,
