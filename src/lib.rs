@@ -38,6 +38,7 @@ pub mod plot;
 pub mod problem;
 pub mod rng;
 pub mod spec;
+pub mod sweep;
 pub mod theory;
 
 pub use error::{Error, Result};

@@ -1,16 +1,18 @@
-//! The `samlab` command line: `run` an experiment spec, generate `data`. Every user error is
+//! The `samlab` command line: `run` an experiment spec, `sweep` a grid of them, generate `data`. Every user error is
 //! printed as one line naming the file and field, with exit code 2.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use samlab::data::RegressionData;
-use samlab::error::Result;
+use samlab::error::{Error, Result};
 use samlab::io::write_atomic;
 use samlab::optim::trajectory::run_with;
 use samlab::spec::Experiment;
+use samlab::sweep::{Shard, ShardRun, SweepSpec};
 use samlab::theory::Mode;
 use serde_json::{Value, json};
 
@@ -40,6 +42,8 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Run the grid of a spec's [sweep] table: one CSV row per cell, sharded and resumable.
+    Sweep(SweepArgs),
     /// Check printed statements of the papers and print a verdict for each.
     Verify {
         /// Check ids or id prefixes (e.g. `af22.lem8`, `af22`); all when none is given.
@@ -74,6 +78,40 @@ enum Command {
     Data(DataCommand),
 }
 
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct SweepArgs {
+    #[command(subcommand)]
+    command: Option<SweepCommand>,
+    /// The spec file with a [sweep] table (see README, "samlab sweep").
+    #[arg(required = true)]
+    spec: Option<PathBuf>,
+    /// The output folder (created if missing).
+    #[arg(long, value_name = "DIR", required = true)]
+    out: Option<PathBuf>,
+    /// Run only shard i of N: the cells k with k mod N = i.
+    #[arg(long, value_name = "i/N", default_value = "0/1")]
+    shard: String,
+    /// Keep the finished cells of this shard in DIR and run only the missing ones.
+    #[arg(long)]
+    resume: bool,
+    /// Worker threads (the results do not depend on it); default: all cores or RAYON_NUM_THREADS.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum SweepCommand {
+    /// Check that every shard in DIR is complete and write DIR/cells.csv sorted by cell index.
+    Merge {
+        /// The output folder of the shards.
+        dir: PathBuf,
+    },
+}
+
 #[derive(Subcommand)]
 enum DataCommand {
     /// af22 sparse regression for the diagonal network: xᵢ ~ N(0, I), β* ≥ 0 on κ coordinates,
@@ -104,6 +142,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.command {
         Command::Run { spec, json, quiet } => run(&spec, json.as_deref(), quiet),
+        Command::Sweep(args) => sweep(args),
         Command::Verify {
             ids,
             full,
@@ -142,6 +181,68 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn sweep(args: SweepArgs) -> Result<()> {
+    if let Some(SweepCommand::Merge { dir }) = args.command {
+        return merge(&dir);
+    }
+    let (spec_path, dir) = match (args.spec, args.out) {
+        (Some(s), Some(d)) => (s, d),
+        _ => unreachable!("clap requires SPEC and --out without a subcommand"),
+    };
+    let shard = Shard::parse(&args.shard)?;
+    let spec = SweepSpec::load(&spec_path)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::invalid("threads", e.to_string()))?;
+    let t0 = Instant::now();
+    let name = spec_path.display().to_string();
+    let m = pool.install(|| -> Result<_> {
+        let run = ShardRun::open(&spec, &name, &dir, shard, args.resume)?;
+        let (todo, done) = (run.todo(), run.done());
+        let bar = if args.quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new((todo + done) as u64)
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} cells  {per_sec}  eta {eta}")
+                .expect("valid template"),
+        );
+        bar.set_position(done as u64);
+        bar.reset_eta();
+        let m = run.run(|| bar.inc(1))?;
+        bar.finish_and_clear();
+        println!(
+            "{name}: grid of {} cells x {} replicate(s); shard {}/{}: {} cells, {todo} run now, {done} already done ({:.2} s)",
+            m.cells,
+            m.replicates,
+            shard.index,
+            shard.count,
+            m.shard_cells,
+            t0.elapsed().as_secs_f64()
+        );
+        println!("wrote {}", shard.file(&dir, "cells", "csv").display());
+        Ok(m)
+    })?;
+    if shard.count == 1 && m.complete() {
+        merge(&dir)?;
+    }
+    Ok(())
+}
+
+fn merge(dir: &Path) -> Result<()> {
+    let m = samlab::sweep::merge(dir)?;
+    println!(
+        "merged {} shard(s): {} cells ({:.2} s of cell time) into {}",
+        m.shards,
+        m.cells,
+        m.seconds,
+        m.path.display()
+    );
+    Ok(())
 }
 
 fn data_diag_net(

@@ -23,6 +23,9 @@ struct SpecFile {
     phases: Vec<PhaseSpec>,
     #[serde(default)]
     run: RunSpec,
+    /// The grid of `samlab sweep` (read by [`crate::sweep`]); a plain run runs the base spec.
+    #[serde(default, rename = "sweep")]
+    _sweep: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -179,27 +182,23 @@ impl Experiment {
             source,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Self::parse(&text, base).map_err(|e| match e {
-            Error::Parse {
-                file,
-                format,
-                message,
-            } if file.as_os_str() == "<spec>" => Error::Parse {
-                file: path.to_path_buf(),
-                format,
-                message,
-            },
-            other => other.in_file(path),
-        })
+        Self::parse(&text, base).map_err(|e| in_spec_file(e, path))
     }
 
     /// Parse and validate spec text; relative data paths are resolved against `base`.
     pub fn parse(text: &str, base: &Path) -> Result<Self> {
-        let spec: SpecFile = toml::from_str(text).map_err(|e| Error::Parse {
-            file: "<spec>".into(),
-            format: "experiment spec (TOML)",
-            message: e.to_string(),
-        })?;
+        let spec: SpecFile = toml::from_str(text).map_err(spec_error)?;
+        Self::build(spec, base)
+    }
+
+    /// Validate a spec given as a TOML table (e.g. one cell of a sweep: the base spec with some
+    /// values replaced); relative data paths are resolved against `base`.
+    pub fn from_table(table: toml::Table, base: &Path) -> Result<Self> {
+        let spec: SpecFile = toml::Value::Table(table).try_into().map_err(spec_error)?;
+        Self::build(spec, base)
+    }
+
+    fn build(spec: SpecFile, base: &Path) -> Result<Self> {
         let (problem, default_init) =
             build_problem(spec.problem, base).map_err(|e| e.under("problem"))?;
         let exact = problem.constants();
@@ -242,6 +241,31 @@ impl Experiment {
             init,
             config,
         })
+    }
+}
+
+/// Name the spec file in an error about spec text (parsed with the `<spec>` placeholder).
+pub(crate) fn in_spec_file(e: Error, path: &Path) -> Error {
+    match e {
+        Error::Parse {
+            file,
+            format,
+            message,
+        } if file.as_os_str() == "<spec>" => Error::Parse {
+            file: path.to_path_buf(),
+            format,
+            message,
+        },
+        other => other.in_file(path),
+    }
+}
+
+/// A TOML error in spec text, with the `<spec>` placeholder for the file.
+pub(crate) fn spec_error(e: toml::de::Error) -> Error {
+    Error::Parse {
+        file: "<spec>".into(),
+        format: "experiment spec (TOML)",
+        message: e.to_string(),
     }
 }
 
