@@ -27,6 +27,14 @@
 //! cancellation of two large cosh values, so the Armijo test stays meaningful down to relative
 //! residuals near 1e-15.
 //!
+//! **Attainable accuracy.** β = 2α² ⊙ sinh(Xᵀν) turns a rounding error δu of Xᵀν
+//! (≈ ε ‖xⱼ‖ ‖ν‖) into 2αⱼ² cosh(uⱼ) δu, so no double-precision ν gives a relative residual below
+//! about ε ‖ν‖ maxⱼ ‖xⱼ‖ 2αⱼ² cosh(uⱼ) / ‖y‖. For one α for all coordinates that is ~1e-15; when
+//! α spans 1e-6..1e2 across coordinates (the small scales make ‖ν‖ large, the large ones amplify)
+//! it can reach ~1e-10 (measured 4e-11 at d = 30, n = 20; 9e-15 at d = 1000, n = 100, where the
+//! large scales dominate), and the iteration ends there with
+//! `converged = false` and the residual reached.
+//!
 //! **Iteration.** The initial point is the first Newton step from ν = 0 (the weighted min-ℓ2
 //! multiplier (X diag(2α²) Xᵀ)⁻¹ y, exact for α → ∞) scaled by an exact 1-D minimization of D
 //! along it (O(d) per evaluation), which puts small-α problems at the right scale (|Xᵀν| ≈ ln(1/α²))
