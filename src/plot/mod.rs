@@ -1,8 +1,9 @@
-//! One house style for every figure: line plots in one or more panels, linear or log axes, an
-//! optional confidence band per series, horizontal reference lines, one palette, embedded DejaVu
-//! Sans (no system fonts needed), written as PNG and SVG. Also the CSV writer every example uses:
-//! a `#`-comment header with the settings and the samlab version, then one row per plotted point.
-//! Every file is written atomically.
+//! One house style for every figure: line and point plots in one or more panels, linear or log
+//! axes, an optional confidence band per series, labelled horizontal and vertical reference lines,
+//! category maps drawn as filled rectangles, legend placement, explicit axis ranges (curves are
+//! clipped to them), one palette, embedded DejaVu Sans (no system fonts needed), written as PNG and
+//! SVG. Also the CSV writer every example uses: a `#`-comment header with the settings and the
+//! samlab version, then one row per plotted point. Every file is written atomically.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,6 +11,8 @@ use std::sync::Once;
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+/// The colour type of [`PALETTE`] and [`CellMap`] categories.
+pub use plotters::style::RGBColor;
 
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
