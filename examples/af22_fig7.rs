@@ -404,10 +404,9 @@ fn main() -> ExitCode {
                     t.slope_tv
                 );
             }
-            for m in 0..METHODS.len() {
+            for (m, name) in METHODS.iter().enumerate() {
                 println!(
-                    "{:>8}: mean effective kinks {:.1}",
-                    METHODS[m],
+                    "{name:>8}: mean effective kinks {:.1}",
                     mean_effective(trained, m)
                 );
             }

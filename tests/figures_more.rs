@@ -114,7 +114,7 @@ fn af22_fig13_stochastic_one_sam_generalizes_better_than_erm() {
     assert_eq!(rows.len(), 6 * 201);
     assert!(rows.iter().all(|r| r.iter().all(|v| v.is_finite())));
     let test = column(&cols, "test_mse");
-    let last = |m: f64| rows.iter().filter(|r| r[0] == m).last().unwrap()[test];
+    let last = |m: f64| rows.iter().rfind(|r| r[0] == m).unwrap()[test];
     // The figure's fact: 1-SAM (full batch and b = 1) ends with a lower test loss than ERM (GD and
     // SGD).
     for one in [2.0, 5.0] {

@@ -374,10 +374,10 @@ impl Window {
         for w in pts.windows(2) {
             match self.clip(w[0], w[1]) {
                 Some((a, b)) => {
-                    if !open || pieces.last().and_then(|p| p.last()) != Some(&a) {
-                        pieces.push(vec![a]);
+                    match pieces.last_mut() {
+                        Some(p) if open && p.last() == Some(&a) => p.push(b),
+                        _ => pieces.push(vec![a, b]),
                     }
-                    pieces.last_mut().map(|p| p.push(b));
                     open = b == w[1];
                 }
                 None => open = false,
