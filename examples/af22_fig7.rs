@@ -370,7 +370,7 @@ pub fn run_figure(args: &Args) -> Result<Vec<Trained>> {
             ("runs", runs.join("; ")),
             (
                 "panel",
-                "0 = data (x, y); 1 = learned function (method, seed, x, y); 2 = kink (method, seed, x = -b/w, slope_change = v|w|, every unit with its kink in the window)".into(),
+                "0 = data (x, y); 1 = learned function (method, seed, x, y); 2 = kink (method, seed, x = -b/w, slope_change = v|w|, every kink in the window; units whose kinks coincide exactly summed)".into(),
             ),
         ],
         &["panel", "method", "seed", "x", "y", "slope_change"],
