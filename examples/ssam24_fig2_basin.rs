@@ -4,7 +4,9 @@
 //! SAM ≈ 77 %, SAM* ≈ 5 %), which end each start of a grid over [−2, 2]² reaches after T steps:
 //! (1, 1), (−1, −1) (within `tol`), neither (a finite iterate farther than `tol` from both), or
 //! divergence (a non-finite iterate or |xᵢ| > `blowup`). One panel per method: SGD, SAM (w + ρg),
-//! SAM* (w + ρg/‖g‖), SSAM (SAM's descent rescaled by ‖g‖/‖g_asc‖).
+//! SAM* (w + ρg/‖g‖), SSAM (SAM's descent rescaled by ‖g‖/‖g_asc‖). Each panel also gives the
+//! median final distance to the nearer minimizer over the runs that did not diverge (it tells a
+//! run that settles at a minimizer from one that keeps moving about it farther than `tol`).
 //!
 //! The noise settings are Fig 2's (`examples/ssam24_fig2.rs`): every gradient evaluation gets
 //! N(0, s²I) noise with s² = 0.005, T = 10⁴, tol = 0.1, blowup 1e6. Starts are the centres of an
@@ -104,7 +106,8 @@ impl End {
     }
 }
 
-/// Run `steps` steps of `method` from `x0` with noise from `stream(seed, index)`; classify the end.
+/// Run `steps` steps of `method` from `x0` with noise from `stream(seed, index)`; classify the end
+/// and return it with the final distance to the nearer minimizer (NaN after divergence).
 #[allow(clippy::too_many_arguments)]
 pub fn run_start(
     method: &Method,
@@ -115,7 +118,7 @@ pub fn run_start(
     args: &Args,
     index: u64,
     ws: &mut Workspace,
-) -> End {
+) -> (End, f64) {
     let q = QuarticSaddle::new();
     let mut rng = samlab::rng::stream(args.seed, index);
     let mut x = x0;
@@ -123,18 +126,19 @@ pub fn run_start(
         step(&q, method, &mut x, lr, rho, ws, &mut rng);
         // `!(a <= b)` is also true for NaN.
         if !(x[0].abs() <= args.blowup && x[1].abs() <= args.blowup) {
-            return End::Diverged;
+            return (End::Diverged, f64::NAN);
         }
     }
-    let d2 = |s: f64| (x[0] - s).powi(2) + (x[1] - s).powi(2);
-    let tol2 = args.tol * args.tol;
-    if d2(1.0) <= tol2 {
+    let d = |s: f64| ((x[0] - s).powi(2) + (x[1] - s).powi(2)).sqrt();
+    let (plus, minus) = (d(1.0), d(-1.0));
+    let end = if plus <= args.tol {
         End::Plus
-    } else if d2(-1.0) <= tol2 {
+    } else if minus <= args.tol {
         End::Minus
     } else {
         End::Neither
-    }
+    };
+    (end, plus.min(minus))
 }
 
 /// The basin map of one method: ends of the N × N starts, row j (y) major.
@@ -144,6 +148,8 @@ pub struct Map {
     pub method: usize,
     /// `ends[j * n + i]`: the end of the start in column i, row j.
     pub ends: Vec<End>,
+    /// The final distance to the nearer minimizer, in the same order (NaN after divergence).
+    pub dist: Vec<f64>,
 }
 
 impl Map {
@@ -162,6 +168,20 @@ impl Map {
             })
             .count();
         same as f64 / (n * n).max(1) as f64
+    }
+    /// The median final distance to the nearer minimizer over the runs that did not diverge.
+    pub fn median_distance(&self) -> f64 {
+        let mut d: Vec<f64> = self
+            .dist
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        if d.is_empty() {
+            return f64::NAN;
+        }
+        d.sort_by(f64::total_cmp);
+        d[d.len() / 2]
     }
 }
 
@@ -187,7 +207,7 @@ pub fn run_figure(args: &Args) -> Result<(Vec<Map>, usize)> {
         .flat_map(|m| (0..n).map(move |j| (m, j)))
         .collect();
     let bar = ProgressBar::new(tasks.len() as u64);
-    let rows: Vec<Vec<End>> = tasks
+    let rows: Vec<Vec<(End, f64)>> = tasks
         .par_iter()
         .map(|&(m, j)| {
             let mut ws = Workspace::new(2, 1);
@@ -216,7 +236,16 @@ pub fn run_figure(args: &Args) -> Result<(Vec<Map>, usize)> {
     let maps: Vec<Map> = (0..METHODS.len())
         .map(|m| Map {
             method: m,
-            ends: rows[m * n..(m + 1) * n].concat(),
+            ends: rows[m * n..(m + 1) * n]
+                .concat()
+                .iter()
+                .map(|r| r.0)
+                .collect(),
+            dist: rows[m * n..(m + 1) * n]
+                .concat()
+                .iter()
+                .map(|r| r.1)
+                .collect(),
         })
         .collect();
 
@@ -254,11 +283,12 @@ pub fn run_figure(args: &Args) -> Result<(Vec<Map>, usize)> {
             let name = label(METHODS[map.method]);
             let mut p = Panel::new(
                 format!(
-                    "{name}: {:.0} % / {:.0} % / {:.0} % / {:.0} %",
+                    "{name}: {:.0} % / {:.0} % / {:.0} % / {:.0} %, median d {:.2}",
                     100.0 * map.share(End::Plus),
                     100.0 * map.share(End::Minus),
                     100.0 * map.share(End::Neither),
-                    100.0 * map.share(End::Diverged)
+                    100.0 * map.share(End::Diverged),
+                    map.median_distance()
                 ),
                 "x₁ (start)",
                 "x₂ (start)",
@@ -286,7 +316,7 @@ pub fn run_figure(args: &Args) -> Result<(Vec<Map>, usize)> {
         .collect();
     let fig = Figure::new(
         format!(
-            "ssam24 Fig 2 basins: where each start ends (η = {}, ρ = {}, s² = {}, T = {}, tol {}); shares (1,1) / (−1,−1) / neither / diverged",
+            "ssam24 Fig 2 basins: where each start ends (η = {}, ρ = {}, s² = {}, T = {}, tol {}); shares (1,1) / (−1,−1) / neither / diverged; d: final distance to the nearer minimizer",
             args.lr, args.rho, args.noise, args.steps, args.tol
         ),
         panels,
@@ -319,6 +349,14 @@ pub fn run_figure(args: &Args) -> Result<(Vec<Map>, usize)> {
                 "0 = within tol of (1, 1), 1 = within tol of (-1, -1), 2 = neither (finite), 3 = diverged".into(),
             ),
             (
+                "median_final_distance",
+                maps.iter()
+                    .map(|m| format!("{}: {:.4}", METHODS[m.method], m.median_distance()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    + " (to the nearer minimizer, over the runs that did not diverge)",
+            ),
+            (
                 "rows",
                 "one per run of equal ends along a grid row: starts (x1_from..x1_to, x2), count of starts".into(),
             ),
@@ -339,12 +377,13 @@ fn main() -> ExitCode {
         |(maps, n)| {
             for m in maps {
                 println!(
-                    "{:>5}: (1,1) {:.3}, (-1,-1) {:.3}, neither {:.3}, diverged {:.3}; symmetric under x -> -x: {:.3}",
+                    "{:>5}: (1,1) {:.3}, (-1,-1) {:.3}, neither {:.3}, diverged {:.3}; median final distance {:.4}; symmetric under x -> -x: {:.3}",
                     label(METHODS[m.method]),
                     m.share(End::Plus),
                     m.share(End::Minus),
                     m.share(End::Neither),
                     m.share(End::Diverged),
+                    m.median_distance(),
                     m.symmetry(*n)
                 );
             }
