@@ -136,6 +136,11 @@ pub fn run_figure(args: &Args) -> Result<Vec<Outcome>> {
         Panel::new("(a) test loss", "iteration", "test MSE").scales(Scale::Linear, Scale::Log);
     let mut train = Panel::new("(b) train loss", "iteration", "L(w) = (1/4n) Σ r²")
         .scales(Scale::Linear, Scale::Log);
+    if switch > 0 && switch < steps {
+        let at = format!("switch at {switch}");
+        test = test.vline(at.clone(), switch as f64);
+        train = train.vline(at, switch as f64);
+    }
     let mut rows = Vec::new();
     for (k, r) in results.iter().enumerate() {
         let label = match r.diverged_at {

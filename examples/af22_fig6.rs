@@ -2,6 +2,8 @@
 //! diagonal linear network. Data: the authors' seed-0 set (d = 30, n = 20, κ = 3, 1000 test points);
 //! α = 0.01, γ = ρ = 1/d, full batch; train and test loss against the iteration (log scale).
 //!
+//! The loading, running and loss panels are shared with af22 Fig 13 (`examples/af22_fig13.rs`).
+//!
 //! `cargo run --release --example af22_fig6 [-- --steps N --quick --out DIR]` writes
 //! `DIR/af22_fig6.{png,svg,csv}`.
 
@@ -43,56 +45,86 @@ pub struct Args {
 /// The methods of the figure.
 pub const METHODS: [&str; 3] = ["gd", "nsam", "1sam"];
 
-/// Run the experiment, write the figure and its CSV; return the final (train, test) loss per method.
-pub fn run_figure(args: &Args) -> Result<Vec<(String, f64, f64)>> {
+/// One curve of a loss-against-iteration figure on the diagonal network.
+#[derive(Clone, Debug)]
+pub struct Curve {
+    /// Legend label.
+    pub label: &'static str,
+    /// The update rule.
+    pub method: Method,
+    /// Its radius ρ (0 for ERM).
+    pub rho: f64,
+}
+
+/// Load the data (default: the authors' seed-0 set shipped in data/) and build the network with
+/// initialization scale α: (data path, network, d).
+pub fn load_net(data: &Option<PathBuf>, alpha: f64) -> Result<(PathBuf, DiagNet, f64)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let data_path = args
-        .data
+    let data_path = data
         .clone()
         .unwrap_or_else(|| root.join("data/diag_net_seed0.json"));
     let data = RegressionData::load(&data_path)?;
-    let net = DiagNet::new(&data, &[args.alpha])?;
+    let net = DiagNet::new(&data, &[alpha])?;
     let d = data.d() as f64;
-    let steps = if args.quick { 2_000 } else { args.steps };
-    let (lr, rho) = (args.scale / d, args.scale / d);
+    Ok((data_path, net, d))
+}
+
+/// The file name of a data path, for a CSV header.
+pub fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Run every curve from the network's initialization for `steps` iterations with γ = `lr`,
+/// recording about 200 points; run k draws from stream (seed, k). In parallel over the curves.
+pub fn run_curves(
+    net: &DiagNet,
+    curves: &[Curve],
+    lr: f64,
+    steps: usize,
+    seed: u64,
+) -> Vec<RunResult> {
     let every = (steps / 200).max(1);
-    let bar = ProgressBar::new(METHODS.len() as u64);
-    let results: Vec<RunResult> = METHODS
+    let bar = ProgressBar::new(curves.len() as u64);
+    let results = curves
         .par_iter()
-        .map(|name| {
-            let method = Method::from_name(name, None, false)?;
+        .enumerate()
+        .map(|(k, c)| {
             let mut cfg = RunConfig::new(vec![Phase {
-                method,
-                sizes: StepSizes::constant(lr, if *name == "gd" { 0.0 } else { rho }),
+                method: c.method,
+                sizes: StepSizes::constant(lr, c.rho),
                 steps,
             }]);
             cfg.record_every = every;
-            let r = run(&net, &net.init(), &cfg);
+            cfg.seed = seed;
+            cfg.stream = k as u64;
+            let r = run(net, &net.init(), &cfg);
             bar.inc(1);
-            Ok(r)
+            r
         })
-        .collect::<Result<_>>()?;
+        .collect();
     bar.finish_and_clear();
+    results
+}
 
-    let label = |m: &str| match m {
-        "gd" => "ERM (GD)",
-        "nsam" => "n-SAM",
-        _ => "1-SAM",
-    };
+/// The train- and test-loss panels (log y) of the runs, and their CSV rows
+/// (curve index, step, train loss, test MSE).
+pub fn loss_panels(curves: &[Curve], results: &[RunResult]) -> (Panel, Panel, Vec<Vec<f64>>) {
     let mut train = Panel::new("train loss", "iteration", "L(w) = (1/4n) Σ r²")
         .scales(Scale::Linear, Scale::Log);
     let mut test =
         Panel::new("test loss", "iteration", "test MSE").scales(Scale::Linear, Scale::Log);
     let mut rows = Vec::new();
-    for (k, (m, r)) in METHODS.iter().zip(&results).enumerate() {
+    for (k, (c, r)) in curves.iter().zip(results).enumerate() {
         let x: Vec<f64> = r.records.iter().map(|p| p.step as f64).collect();
         train.series.push(Series::line(
-            label(m),
+            c.label,
             x.clone(),
             r.records.iter().map(|p| p.train_loss).collect(),
         ));
         test.series.push(Series::line(
-            label(m),
+            c.label,
             x,
             r.records
                 .iter()
@@ -108,6 +140,43 @@ pub fn run_figure(args: &Args) -> Result<Vec<(String, f64, f64)>> {
             ]
         }));
     }
+    (train, test, rows)
+}
+
+/// Each curve's final (name, train loss, test MSE).
+pub fn finals(names: &[&str], results: &[RunResult]) -> Vec<(String, f64, f64)> {
+    names
+        .iter()
+        .zip(results)
+        .map(|(m, r)| {
+            (
+                m.to_string(),
+                r.last().train_loss,
+                r.last().test_metric.unwrap_or(f64::NAN),
+            )
+        })
+        .collect()
+}
+
+/// Run the experiment, write the figure and its CSV; return the final (train, test) loss per method.
+pub fn run_figure(args: &Args) -> Result<Vec<(String, f64, f64)>> {
+    let (data_path, net, d) = load_net(&args.data, args.alpha)?;
+    let steps = if args.quick { 2_000 } else { args.steps };
+    let (lr, rho) = (args.scale / d, args.scale / d);
+    let labels = ["ERM (GD)", "n-SAM", "1-SAM"];
+    let curves: Vec<Curve> = METHODS
+        .iter()
+        .zip(labels)
+        .map(|(name, label)| {
+            Ok(Curve {
+                label,
+                method: Method::from_name(name, None, false)?,
+                rho: if *name == "gd" { 0.0 } else { rho },
+            })
+        })
+        .collect::<Result<_>>()?;
+    let results = run_curves(&net, &curves, lr, steps, 0);
+    let (train, test, rows) = loss_panels(&curves, &results);
     let fig = Figure::new(
         format!(
             "af22 Fig 6: implicit bias on the diagonal network (α = {}, γ = ρ = {}/d)",
@@ -121,13 +190,7 @@ pub fn run_figure(args: &Args) -> Result<Vec<(String, f64, f64)>> {
         &stem.with_extension("csv"),
         &[
             ("figure", "af22 Fig 6".into()),
-            (
-                "data",
-                data_path
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            ),
+            ("data", file_name(&data_path)),
             ("alpha", args.alpha.to_string()),
             ("lr", lr.to_string()),
             ("rho", rho.to_string()),
@@ -138,17 +201,7 @@ pub fn run_figure(args: &Args) -> Result<Vec<(String, f64, f64)>> {
         &["method_index", "step", "train_loss", "test_mse"],
         &rows,
     )?;
-    Ok(METHODS
-        .iter()
-        .zip(&results)
-        .map(|(m, r)| {
-            (
-                m.to_string(),
-                r.last().train_loss,
-                r.last().test_metric.unwrap_or(f64::NAN),
-            )
-        })
-        .collect())
+    Ok(finals(&METHODS, &results))
 }
 
 #[allow(dead_code)]
