@@ -33,6 +33,7 @@ use rayon::prelude::*;
 use super::excess::quad_step;
 use super::traj::form;
 use super::{eta_max, log_map, ratio_of, rho_of};
+use crate::optim::coupled::{Coupled, Rule, neighbour_quadratic};
 use crate::problem::{Problem, Quadratic, norm};
 use crate::rng::stream;
 use crate::theory::af22::{class_of, gaussian, quadratic, rng_of};
@@ -125,19 +126,21 @@ impl Check for Thm1 {
                     .zip(&m)
                     .map(|(x, c)| c + x)
                     .collect();
-                let (mut w, mut v) = (w0.clone(), w0.clone());
                 let (mut g, mut h) = (vec![0.0; p], vec![0.0; p]);
                 // The mean iterate E[w_t] (the recursion is linear and E c_z = m): deterministic.
                 let mut u = w0.clone();
                 for _ in 0..steps {
                     quad_step(&a, &mut u, &m, rho, eta, false, &mut g, &mut h);
                 }
+                // The coupled runs on S and S′ (c₀ replaced by c₀′), one shared index sequence.
+                let q2 = neighbour_quadratic(&q, 0, &c0new).expect("valid by construction");
+                let rule = if sam { Rule::Sam } else { Rule::Sgd };
+                let mut runs =
+                    Coupled::new(&q, &q2, &w0, rule, eta, rho, rng).expect("valid by construction");
                 for _ in 0..steps {
-                    let z = rng.random_range(0..n);
-                    quad_step(&a, &mut w, q.center(z), rho, eta, false, &mut g, &mut h);
-                    let cz = if z == 0 { &c0new[..] } else { q.center(z) };
-                    quad_step(&a, &mut v, cz, rho, eta, false, &mut g, &mut h);
+                    runs.step();
                 }
+                let (w, v) = (runs.w(), runs.v());
                 let fd = q.population_risk(&w).expect("random centres");
                 let fs = q.loss(&w);
                 let (fd0, fs0) = (q.population_risk(&u).expect("random centres"), q.loss(&u));
