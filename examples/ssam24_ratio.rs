@@ -8,7 +8,7 @@
 //!
 //! Runs k = 0..R start from w₀ ~ N(0, r₀²I) (quadratic, logistic) or uniform in [−2, 2]² (saddle),
 //! stream (seed, k) for the start and the indices. Steps where ‖∇f(w_t, z_t)‖ ≤ 1e-10·(1 + ‖w_t‖)
-//! are left out (there γ_t is a ratio of rounding errors). Per recorded step: the median and the
+//! are left out (there γ_t is a ratio of rounding errors). Per recorded step (log-spaced): the median and the
 //! 5 % / 95 % quantiles of γ_t over the runs, its maximum, and the fraction of runs with γ_t ≥ 1;
 //! per (problem, ρ) the maximum over all steps and the fraction of steps with γ_t ≥ 1.
 //!
@@ -43,9 +43,6 @@ pub struct Args {
     /// Steps per run.
     #[arg(long, default_value_t = 5000)]
     pub steps: usize,
-    /// Record the quantiles every this many steps.
-    #[arg(long, default_value_t = 25)]
-    pub record_every: usize,
     /// Examples n (quadratic and logistic).
     #[arg(long, default_value_t = 50)]
     pub n: usize,
@@ -135,10 +132,16 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[((q * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)]
 }
 
-fn summarize(problem: usize, rho: f64, g: &[Vec<f64>], every: usize, bound: f64) -> Curve {
+/// Whether step t is recorded: every step below 20, then with stride ⌊t/20⌋ (about 20 points per
+/// e-fold, for a log axis), and the last.
+fn recorded(t: usize, steps: usize) -> bool {
+    t < 20 || t % (t / 20) == 0 || t + 1 == steps
+}
+
+fn summarize(problem: usize, rho: f64, g: &[Vec<f64>], bound: f64) -> Curve {
     let steps = g[0].len();
     let points = (0..steps)
-        .filter(|t| t % every == 0 || *t + 1 == steps)
+        .filter(|&t| recorded(t, steps))
         .map(|t| {
             let mut v: Vec<f64> = g.iter().map(|r| r[t]).filter(|x| !x.is_nan()).collect();
             v.sort_by(f64::total_cmp);
@@ -175,11 +178,6 @@ pub fn run_figure(args: &Args) -> Result<Vec<Curve>> {
         (8, 400)
     } else {
         (args.runs.max(1), args.steps.max(1))
-    };
-    let every = if args.quick {
-        20
-    } else {
-        args.record_every.max(1)
     };
     let rule = Rule::from_name(&args.rule)?;
     samlab::error::positive("lr_frac", args.lr_frac)?;
@@ -222,13 +220,7 @@ pub fn run_figure(args: &Args) -> Result<Vec<Curve>> {
             args.seed,
             &gauss,
         );
-        curves.push(summarize(
-            0,
-            rho,
-            &g,
-            every,
-            1.0 / (1.0 + quad.lambda_min() * rho),
-        ));
+        curves.push(summarize(0, rho, &g, 1.0 / (1.0 + quad.lambda_min() * rho)));
         let g = gammas(
             &logi,
             rule,
@@ -239,13 +231,7 @@ pub fn run_figure(args: &Args) -> Result<Vec<Curve>> {
             args.seed,
             &gauss,
         );
-        curves.push(summarize(
-            1,
-            rho,
-            &g,
-            every,
-            1.0 / (1.0 + args.lambda * rho),
-        ));
+        curves.push(summarize(1, rho, &g, 1.0 / (1.0 + args.lambda * rho)));
         let g = gammas(
             &QuarticSaddle::new(),
             rule,
@@ -256,7 +242,7 @@ pub fn run_figure(args: &Args) -> Result<Vec<Curve>> {
             args.seed,
             &square,
         );
-        curves.push(summarize(2, rho, &g, every, f64::NAN));
+        curves.push(summarize(2, rho, &g, f64::NAN));
     }
     let lr_of = |pi: usize| match pi {
         0 => args.lr_frac,
@@ -280,7 +266,7 @@ pub fn run_figure(args: &Args) -> Result<Vec<Curve>> {
                 let x: Vec<f64> = c.points.iter().map(|q| q[0] + 1.0).collect();
                 panel.series.push(
                     Series::line(
-                        format!("ρ = {} (max {:.3})", c.rho, c.max),
+                        format!("ρ = {} (max {:.4})", c.rho, c.max),
                         x,
                         c.points.iter().map(|q| q[1]).collect(),
                     )
@@ -321,7 +307,7 @@ pub fn run_figure(args: &Args) -> Result<Vec<Curve>> {
             ("rule", rule.name().into()),
             ("runs", runs.to_string()),
             ("steps", steps.to_string()),
-            ("record_every", every.to_string()),
+            ("recorded", "steps t < 20, then every floor(t/20)-th, and the last".into()),
             (
                 "quadratic",
                 format!(

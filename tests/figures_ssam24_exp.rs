@@ -101,7 +101,6 @@ fn ssam24_ratio_assumption1_holds_on_convex_problems_not_on_the_saddle() {
         rule: "sam".into(),
         runs: 0,
         steps: 0,
-        record_every: 0,
         n: 50,
         mu: 0.1,
         lambda: 0.01,
