@@ -3,7 +3,8 @@
 //! example per step) on per-example quadratics f(w, c) = ½(w − c)ᵀA(w − c) with c ~ N(m, I):
 //! F_D closed form. Each Monte Carlo replicate r (stream (seed, r)) draws S (n centres), a
 //! replacement c₀′ ~ N(m, I) of example 0 (S′ = S with c₀ replaced; by exchangeability the replaced
-//! index may be fixed), and one index sequence shared by the coupled runs on S and S′ from w₀ = 0.
+//! index may be fixed), and one index sequence shared by the coupled runs on S and S′ from w₀ = 0
+//! (`crate::optim::coupled`).
 //!
 //! Each of the 64 replicates is the mean of 4 independent draws (batch means, still i.i.d.: the
 //! interval is the usual one over 64 replicates; it shrinks by 2 at 4× the cost).
