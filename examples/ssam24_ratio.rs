@@ -92,6 +92,7 @@ pub struct Curve {
 pub const PROBLEMS: [&str; 3] = ["quadratic", "logistic", "quartic saddle"];
 
 /// γ_t of every step of R runs (NaN where the gradient is at rounding level), [run][step].
+#[allow(clippy::too_many_arguments)]
 fn gammas<P: Problem>(
     p: &P,
     rule: Rule,
@@ -135,7 +136,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// Whether step t is recorded: every step below 20, then with stride ⌊t/20⌋ (about 20 points per
 /// e-fold, for a log axis), and the last.
 fn recorded(t: usize, steps: usize) -> bool {
-    t < 20 || t % (t / 20) == 0 || t + 1 == steps
+    t < 20 || t.is_multiple_of(t / 20) || t + 1 == steps
 }
 
 fn summarize(problem: usize, rho: f64, g: &[Vec<f64>], bound: f64) -> Curve {

@@ -323,7 +323,7 @@ fn draw_planted(
 pub const POPULATION_SIZE: usize = 1_000_000;
 
 /// Seed of the population sample of [`Logistic::population`].
-pub const POPULATION_SEED: u64 = 0x5eed_0f_d15c;
+pub const POPULATION_SEED: u64 = 0x005e_ed0f_d15c;
 
 /// A fixed sample of the planted model's distribution, standing in for the population D.
 #[derive(Clone, Debug)]

@@ -142,8 +142,8 @@ impl Check for Thm1 {
                     runs.step();
                 }
                 let (w, v) = (runs.w(), runs.v());
-                let fd = q.population_risk(&w).expect("random centres");
-                let fs = q.loss(&w);
+                let fd = q.population_risk(w).expect("random centres");
+                let fs = q.loss(w);
                 let (fd0, fs0) = (q.population_risk(&u).expect("random centres"), q.loss(&u));
                 // S′ is a data set of n i.i.d. examples too, run with the same indices: its
                 // generalization gap has the same mean; the LHS averages the two (less variance).
@@ -185,7 +185,7 @@ impl Check for Thm1 {
                     &axis[4],
                 ];
                 for (k, z) in probes.iter().enumerate() {
-                    row[k + 1] = (form(&a, &w, z) - form(&a, &v, z)).abs();
+                    row[k + 1] = (form(&a, w, z) - form(&a, v, z)).abs();
                 }
                 row
             })
