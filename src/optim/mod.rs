@@ -4,6 +4,7 @@
 //! and w ← w − γ·descent. Method names (`gd`, `nsam`, `1sam`, `ssam`, …) are aliases of
 //! compositions; [`step`] performs one update without allocating.
 
+pub mod coupled;
 pub mod schedule;
 pub mod trajectory;
 

@@ -1,6 +1,8 @@
 //! ℓ₂-regularized logistic regression, ℓᵢ(w) = log(1 + exp(−yᵢ⟨xᵢ, w⟩)) + (λ/2)‖w‖² with labels
 //! yᵢ ∈ {−1, +1}: a strongly convex finite sum with exact µ = λ and exact smoothness constants,
-//! an optional held-out set scored by misclassification rate, and a planted-model generator.
+//! an optional held-out set scored by misclassification rate, a planted-model generator (many data
+//! sets of one distribution, neighbouring data sets differing in one example) and the population
+//! risk F_D of the planted model by a fixed 10⁶-point sample, with its standard error.
 
 use ndarray::Array2;
 use rand_distr::{Distribution, StandardNormal};
@@ -39,6 +41,8 @@ pub struct Logistic {
     y_test: Vec<f64>,
     max_row_sq: f64,
     gram_max: f64,
+    /// w_true of the planted model the data were drawn from, when known.
+    planted: Option<Vec<f64>>,
 }
 
 fn check_design(x: &Array2<f64>, y: &[f64], xf: &str, yf: &str) -> Result<()> {
@@ -96,6 +100,7 @@ impl Logistic {
             lambda,
             max_row_sq,
             gram_max,
+            planted: None,
         })
     }
 
@@ -135,30 +140,133 @@ impl Logistic {
         if p == 0 {
             return Err(Error::invalid("p", "must be >= 1"));
         }
-        if n == 0 {
-            return Err(Error::invalid("n", "must be >= 1"));
-        }
         let mut rng = crate::rng::stream(seed, 0);
         let mut w_true: Vec<f64> = (0..p).map(|_| StandardNormal.sample(&mut rng)).collect();
         let nw = super::norm(&w_true);
         w_true.iter_mut().for_each(|v| *v /= nw);
-        let draw = |rng: &mut rand_chacha::ChaCha8Rng, m: usize| {
-            let x = Array2::from_shape_simple_fn((m, p), || StandardNormal.sample(rng));
-            let y: Vec<f64> = x
-                .rows()
-                .into_iter()
-                .map(|r| {
-                    let xi: f64 = StandardNormal.sample(rng);
-                    let s =
-                        dot(r.as_slice().expect("standard layout"), &w_true) + LABEL_NOISE_STD * xi;
-                    if s >= 0.0 { 1.0 } else { -1.0 }
-                })
-                .collect();
-            (x, y)
-        };
-        let (x, y) = draw(&mut rng, n);
-        let (xt, yt) = draw(&mut crate::rng::stream(seed, 1), n_test);
-        Self::new(x, y, lambda)?.with_test(xt, yt)
+        Self::planted_from(w_true, n, n_test, lambda, seed, rng)
+    }
+
+    /// A data set of the planted model with the given `w_true` (unit norm): the training set from
+    /// stream 0 of `seed`, the test set from stream 1 (see [`Logistic::random_with_test`]). Many
+    /// data sets from one distribution: one `w_true`, many seeds.
+    pub fn planted_with(
+        w_true: &[f64],
+        n: usize,
+        n_test: usize,
+        lambda: f64,
+        seed: u64,
+    ) -> Result<Self> {
+        if w_true.is_empty() {
+            return Err(Error::invalid("w_true", "must have at least one entry"));
+        }
+        for (j, v) in w_true.iter().enumerate() {
+            finite(&format!("w_true[{j}]"), *v)?;
+        }
+        let nw = super::norm(w_true);
+        if (nw - 1.0).abs() > 1e-12 {
+            return Err(Error::invalid(
+                "w_true",
+                format!("must have unit norm, has {nw}"),
+            ));
+        }
+        let rng = crate::rng::stream(seed, 0);
+        Self::planted_from(w_true.to_vec(), n, n_test, lambda, seed, rng)
+    }
+
+    fn planted_from(
+        w_true: Vec<f64>,
+        n: usize,
+        n_test: usize,
+        lambda: f64,
+        seed: u64,
+        mut rng: rand_chacha::ChaCha8Rng,
+    ) -> Result<Self> {
+        if n == 0 {
+            return Err(Error::invalid("n", "must be >= 1"));
+        }
+        let (x, y) = draw_planted(&mut rng, &w_true, n);
+        let (xt, yt) = draw_planted(&mut crate::rng::stream(seed, 1), &w_true, n_test);
+        let mut prob = Self::new(x, y, lambda)?.with_test(xt, yt)?;
+        prob.planted = Some(w_true);
+        Ok(prob)
+    }
+
+    /// w_true of the planted model, when the data were drawn from one.
+    pub fn planted(&self) -> Option<&[f64]> {
+        self.planted.as_deref()
+    }
+
+    /// One example (x, y) of the planted model, drawn from `rng` as the training examples are
+    /// (an error when the problem has no planted model).
+    pub fn draw_example(&self, rng: &mut rand_chacha::ChaCha8Rng) -> Result<(Vec<f64>, f64)> {
+        let w = self.planted_or_err()?;
+        let (x, y) = draw_planted(rng, w, 1);
+        Ok((x.row(0).to_vec(), y[0]))
+    }
+
+    /// The neighbouring data set: example `index` replaced by (x, y); the test set and the
+    /// planted model are kept.
+    pub fn with_example(&self, index: usize, x: &[f64], y: f64) -> Result<Self> {
+        let n = self.n_examples();
+        if index >= n {
+            return Err(Error::invalid(
+                "neighbour",
+                format!("index {index} is out of range (n = {n})"),
+            ));
+        }
+        if x.len() != self.dim() {
+            return Err(Error::invalid(
+                "x",
+                format!("has {} entries, expected p = {}", x.len(), self.dim()),
+            ));
+        }
+        let mut xs = self.x.clone();
+        xs.row_mut(index)
+            .iter_mut()
+            .zip(x)
+            .for_each(|(a, b)| *a = *b);
+        let mut ys = self.y.clone();
+        ys[index] = y;
+        let mut prob = Self::new(xs, ys, self.lambda)?;
+        prob.x_test = self.x_test.clone();
+        prob.y_test = self.y_test.clone();
+        prob.planted = self.planted.clone();
+        Ok(prob)
+    }
+
+    fn planted_or_err(&self) -> Result<&[f64]> {
+        self.planted().ok_or_else(|| {
+            Error::invalid(
+                "planted",
+                "the problem was not drawn from a planted model (use Logistic::random_with_test)",
+            )
+        })
+    }
+
+    /// The fixed population sample of the planted model: [`POPULATION_SIZE`] points drawn from
+    /// stream 0 of [`POPULATION_SEED`] (the same points for every data set of one w_true).
+    pub fn population(&self) -> Result<PopulationSample> {
+        self.population_sample(POPULATION_SIZE, POPULATION_SEED)
+    }
+
+    /// A population sample of `size` ≥ 2 points of the planted model from stream 0 of `seed`.
+    pub fn population_sample(&self, size: usize, seed: u64) -> Result<PopulationSample> {
+        let w = self.planted_or_err()?;
+        if size < 2 {
+            return Err(Error::invalid("size", "must be >= 2"));
+        }
+        let (x, y) = draw_planted(&mut crate::rng::stream(seed, 0), w, size);
+        let mut yx = x.into_raw_vec_and_offset().0;
+        let p = self.dim();
+        for (row, yk) in yx.chunks_exact_mut(p).zip(&y) {
+            row.iter_mut().for_each(|v| *v *= yk);
+        }
+        Ok(PopulationSample {
+            yx,
+            p,
+            lambda: self.lambda,
+        })
     }
 
     /// The regularization λ.
@@ -188,6 +296,84 @@ impl Logistic {
             .filter(|(r, y)| *y * dot(r.as_slice().expect("standard layout"), w) <= 0.0)
             .count();
         wrong as f64 / m as f64
+    }
+}
+
+/// m points of the planted model w_true from `rng`: per point, x ~ N(0, I) (p draws), then ξ.
+fn draw_planted(
+    rng: &mut rand_chacha::ChaCha8Rng,
+    w_true: &[f64],
+    m: usize,
+) -> (Array2<f64>, Vec<f64>) {
+    let p = w_true.len();
+    let x = Array2::from_shape_simple_fn((m, p), || StandardNormal.sample(&mut *rng));
+    let y: Vec<f64> = x
+        .rows()
+        .into_iter()
+        .map(|r| {
+            let xi: f64 = StandardNormal.sample(&mut *rng);
+            let s = dot(r.as_slice().expect("standard layout"), w_true) + LABEL_NOISE_STD * xi;
+            if s >= 0.0 { 1.0 } else { -1.0 }
+        })
+        .collect();
+    (x, y)
+}
+
+/// Points in the population sample of [`Logistic::population`].
+pub const POPULATION_SIZE: usize = 1_000_000;
+
+/// Seed of the population sample of [`Logistic::population`].
+pub const POPULATION_SEED: u64 = 0x005e_ed0f_d15c;
+
+/// A fixed sample of the planted model's distribution, standing in for the population D.
+#[derive(Clone, Debug)]
+pub struct PopulationSample {
+    /// yₖxₖ, row-major (size × p).
+    yx: Vec<f64>,
+    p: usize,
+    lambda: f64,
+}
+
+/// A Monte Carlo estimate with its standard error.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RiskEstimate {
+    /// The sample mean.
+    pub mean: f64,
+    /// Its standard error sd/√size.
+    pub se: f64,
+}
+
+impl PopulationSample {
+    /// Points in the sample.
+    pub fn size(&self) -> usize {
+        self.yx.len() / self.p
+    }
+
+    /// F_D(w) = E log(1 + exp(−y⟨x, w⟩)) + (λ/2)‖w‖² by the sample mean, with its standard
+    /// error. Sums run over fixed chunks in a fixed order: the same bits on any thread count.
+    pub fn risk(&self, w: &[f64]) -> RiskEstimate {
+        use rayon::prelude::*;
+        assert_eq!(w.len(), self.p, "PopulationSample::risk: dimension");
+        let parts: Vec<(f64, f64)> = self
+            .yx
+            .par_chunks(self.p * 65_536)
+            .map(|c| {
+                c.chunks_exact(self.p).fold((0.0, 0.0), |(s, s2), r| {
+                    let l = softplus(-dot(r, w));
+                    (s + l, s2 + l * l)
+                })
+            })
+            .collect();
+        let (s, s2) = parts
+            .iter()
+            .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+        let m = self.size() as f64;
+        let mean = s / m;
+        let var = ((s2 - m * mean * mean) / (m - 1.0)).max(0.0);
+        RiskEstimate {
+            mean: mean + 0.5 * self.lambda * dot(w, w),
+            se: (var / m).sqrt(),
+        }
     }
 }
 
@@ -335,6 +521,78 @@ mod tests {
         );
     }
 
+    /// F_D(w) − (λ/2)‖w‖² of the planted model exactly, by quadrature: with a = ⟨w, w_true⟩,
+    /// b = ‖w − a·w_true‖, s² the label-noise variance and t = ⟨x, w_true⟩ + ξ ~ N(0, 1 + s²),
+    /// y⟨x, w⟩ is distributed as a|g|/√(1 + s²) + σr with g, r ~ N(0, 1) independent and
+    /// σ² = a²s²/(1 + s²) + b² (r's sign is symmetric). Simpson on g ∈ [0, 12], trapezoid on
+    /// r ∈ [−12, 12] (exponentially accurate for a Gaussian weight).
+    fn population_loss_quadrature(w: &[f64], w_true: &[f64]) -> f64 {
+        let s2 = LABEL_NOISE_STD * LABEL_NOISE_STD;
+        let a = dot(w, w_true);
+        let b2 = (dot(w, w) - a * a).max(0.0);
+        let sigma = (a * a * s2 / (1.0 + s2) + b2).sqrt();
+        let c = a / (1.0 + s2).sqrt();
+        let phi = |x: f64| (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        let (ng, nr) = (4000usize, 4800usize);
+        let (hg, hr) = (12.0 / ng as f64, 24.0 / nr as f64);
+        let inner = |g: f64| -> f64 {
+            (0..=nr)
+                .map(|k| {
+                    let r = -12.0 + k as f64 * hr;
+                    phi(r) * softplus(-(c * g + sigma * r))
+                })
+                .sum::<f64>()
+                * hr
+        };
+        (0..=ng)
+            .map(|k| {
+                let g = k as f64 * hg;
+                let wk = if k == 0 || k == ng {
+                    1.0
+                } else if k % 2 == 1 {
+                    4.0
+                } else {
+                    2.0
+                };
+                wk * 2.0 * phi(g) * inner(g)
+            })
+            .sum::<f64>()
+            * hg
+            / 3.0
+    }
+
+    #[test]
+    fn population_sample_agrees_with_quadrature() {
+        let prob = Logistic::random_with_test(3, 20, 0, 0.1, 5).unwrap();
+        let pop = prob.population().unwrap();
+        assert_eq!(pop.size(), POPULATION_SIZE);
+        let wt = prob.planted().unwrap().to_vec();
+        for w in [
+            vec![0.0; 3],
+            vec![0.5, -1.0, 2.0],
+            wt.iter().map(|v| 3.0 * v).collect(),
+        ] {
+            let est = pop.risk(&w);
+            let exact = population_loss_quadrature(&w, &wt) + 0.05 * dot(&w, &w);
+            assert!(
+                (est.mean - exact).abs() < 4.0 * est.se && est.se < 2e-3,
+                "{w:?}: {est:?} vs {exact}"
+            );
+        }
+        // The neighbour keeps the planted model and changes one example only.
+        let mut rng = crate::rng::stream(9, 0);
+        let (x, y) = prob.draw_example(&mut rng).unwrap();
+        let nb = prob.with_example(4, &x, y).unwrap();
+        assert_eq!(nb.planted(), prob.planted());
+        let w = [0.3, 0.1, -0.2];
+        assert_eq!(nb.example_loss(3, &w), prob.example_loss(3, &w));
+        assert_eq!(nb.row(4), &x[..]);
+        // Data sets of one distribution: same w_true, another seed.
+        let other = Logistic::planted_with(&wt, 20, 0, 0.1, 6).unwrap();
+        assert_eq!(other.planted(), prob.planted());
+        assert!(Logistic::random(3, 5, 0.1, 0).unwrap().planted().is_some());
+    }
+
     #[test]
     fn rejects_bad_input() {
         let field = |r: Result<Logistic>| match r {
@@ -352,6 +610,14 @@ mod tests {
         bad[[1, 0]] = f64::NAN;
         assert_eq!(field(Logistic::new(bad, vec![1.0, 1.0], 0.1)), "x[1][0]");
         let ok = Logistic::new(x, vec![1.0, -1.0], 0.1).unwrap();
+        assert_eq!(field(ok.population().map(|_| ok.clone())), "planted");
+        assert_eq!(field(ok.with_example(2, &[0.0, 0.0], 1.0)), "neighbour");
+        assert_eq!(field(ok.with_example(0, &[0.0], 1.0)), "x");
+        assert_eq!(field(ok.with_example(0, &[0.0, 0.0], 0.5)), "y[0]");
+        assert_eq!(
+            field(Logistic::planted_with(&[1.0, 1.0], 3, 0, 0.1, 0)),
+            "w_true"
+        );
         assert_eq!(
             field(ok.with_test(ndarray::arr2(&[[1.0]]), vec![1.0])),
             "x_test"

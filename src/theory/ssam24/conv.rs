@@ -26,6 +26,22 @@ use crate::theory::af22::{gaussian, quadratic, rng_of};
 use crate::theory::mc::replicate;
 use crate::theory::{Check, Constant, Instance, Observation, Sense};
 
+/// The steady term of Theorems 8 and 16 as printed: LG²(ρ²L + η′)/(4µρ(µ + L)), η′ = η (SAM) or
+/// γ_upp·η (SSAM, the caller passes the product).
+pub fn opt_steady(mu: f64, l: f64, g: f64, rho: f64, eta_term: f64) -> f64 {
+    let k = rho * (mu + l);
+    l * g * g * (rho * rho * l + eta_term) / (4.0 * mu * k)
+}
+
+/// The corrected Theorem 8 (FINDINGS.md#ssam24thm8): (c₊, b/(1 − c₊)) with
+/// c₊ = max(1 − 2ηµρ(µ + L), 0) and b = ηρ²L²G²/2 + η²LG²/2; the bound is c₊^T a₀ + b/(1 − c₊).
+pub fn opt_steady_corrected(mu: f64, l: f64, g: f64, rho: f64, eta: f64) -> (f64, f64) {
+    let k = rho * (mu + l);
+    let f = (1.0 - 2.0 * eta * mu * k).max(0.0);
+    let b = eta * rho * rho * l * l * g * g / 2.0 + eta * eta * l * g * g / 2.0;
+    (f, b / (1.0 - f))
+}
+
 /// Replicates of the index sequence.
 const REPS: usize = 128;
 
@@ -110,16 +126,15 @@ fn observe(inst: &Instance, kind: Kind) -> Observation {
             let f = 1.0 - 2.0 * eta * mu * k;
             (
                 f,
-                f.powi(tt) * c.a0 + l * g * g * (rho * rho * l + eta) / (4.0 * mu * k),
+                f.powi(tt) * c.a0 + opt_steady(mu, l, g, rho, eta),
                 "SAM; printed bound",
             )
         }
         Kind::Thm8Corrected => {
-            let f = (1.0 - 2.0 * eta * mu * k).max(0.0);
-            let b = eta * rho * rho * l * l * g * g / 2.0 + eta * eta * l * g * g / 2.0;
+            let (f, steady) = opt_steady_corrected(mu, l, g, rho, eta);
             (
                 f,
-                f.powi(tt) * c.a0 + b / (1.0 - f),
+                f.powi(tt) * c.a0 + steady,
                 "SAM; corrected bound c+^T a0 + b/(1 - c+), c+ = max(1 - 2 eta mu rho(mu+L), 0)",
             )
         }
@@ -128,7 +143,7 @@ fn observe(inst: &Instance, kind: Kind) -> Observation {
             let f = 1.0 - gu * eta * mu * k;
             (
                 f,
-                f.powi(tt) * c.a0 + l * g * g * (rho * rho * l + gu * eta) / (4.0 * mu * k),
+                f.powi(tt) * c.a0 + opt_steady(mu, l, g, rho, gu * eta),
                 "SSAM; printed bound, gamma_upp measured = max gamma_t over all steps of all replicates",
             )
         }

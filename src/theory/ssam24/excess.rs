@@ -27,6 +27,8 @@
 
 use rand::Rng;
 
+use super::conv::opt_steady;
+use super::generr::gen_bound;
 use super::traj::{MaxF, form};
 use super::{eta_max, log_map, rho_star};
 use crate::problem::{Problem, Quadratic, dot, norm};
@@ -174,9 +176,8 @@ fn observe(inst: &Instance, kind: Kind) -> Observation {
     let opt_t = parts.iter().map(|x| x[2]).sum::<f64>() / REPS as f64;
     let g = gmax.get();
     let gu = gam.get();
-    let q1 = 1.0 + mu * rho;
     let k = rho * (mu + l);
-    let gen_b = 2.0 * g * g * (mu + l) / (n as f64 * mu * l * q1);
+    let gen_b = gen_bound(mu, l, g, n, rho, 1.0, eta, None);
     let c = 1.0 - 2.0 * eta * mu * k;
     let mut consts = vec![
         Constant::exact("mu", mu),
@@ -185,13 +186,13 @@ fn observe(inst: &Instance, kind: Kind) -> Observation {
     ];
     let (opt_b, what) = match kind {
         Kind::Thm10 => (
-            l * g * g * (rho * rho * l + eta) / (4.0 * mu * k),
+            opt_steady(mu, l, g, rho, eta),
             "SAM; printed T -> inf bound",
         ),
         Kind::Thm18 => {
             consts.push(Constant::measured("gamma_upp", gu));
             (
-                l * g * g * (rho * rho * l + gu * eta) / (4.0 * mu * k),
+                opt_steady(mu, l, g, rho, gu * eta),
                 "SSAM; printed T -> inf bound, gamma_upp measured = max gamma_t over all steps of all replicates",
             )
         }

@@ -19,6 +19,32 @@ use crate::theory::af22::{gaussian, quadratic, rng_of};
 use crate::theory::mc::replicate;
 use crate::theory::{Check, Constant, Instance, Observation, Sense};
 
+/// The generalization bound of Theorems 5 (SAM: γ = 1), 14 (SSAM: γ = γ_upp) and, with ρ = 0
+/// and γ = 1, of SGD (Corollary 6's comparison):
+/// 2G²(µ + L)/(nµL(1 + µρ))·{1 − [1 − (1 + µρ)γηµL/(µ + L)]^T}; `steps` None is T → ∞
+/// (Theorems 10, 18).
+#[allow(clippy::too_many_arguments)]
+pub fn gen_bound(
+    mu: f64,
+    l: f64,
+    g: f64,
+    n: usize,
+    rho: f64,
+    gamma: f64,
+    eta: f64,
+    steps: Option<usize>,
+) -> f64 {
+    let q1 = 1.0 + mu * rho;
+    let front = 2.0 * g * g * (mu + l) / (n as f64 * mu * l * q1);
+    match steps {
+        None => front,
+        Some(t) => {
+            let x = q1 * gamma * eta * mu * l / (mu + l);
+            front * -(t as f64 * (-x).ln_1p()).exp_m1()
+        }
+    }
+}
+
 /// Replicates (data set and index sequence).
 const REPS: usize = 128;
 
@@ -71,10 +97,7 @@ fn observe(inst: &Instance, ssam: bool) -> Observation {
     let g = gmax.get();
     let gu = gam.get();
     let gq = if ssam { gu } else { 1.0 };
-    let q1 = 1.0 + mu * rho;
-    let x = q1 * gq * eta * mu * l / (mu + l);
-    let rhs =
-        2.0 * g * g * (mu + l) / (n as f64 * mu * l * q1) * -(steps as f64 * (-x).ln_1p()).exp_m1();
+    let rhs = gen_bound(mu, l, g, n, rho, gq, eta, Some(steps));
     let mut consts = vec![
         Constant::exact("mu", mu),
         Constant::exact("L", l),

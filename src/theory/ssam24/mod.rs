@@ -23,9 +23,13 @@ mod ssam;
 mod thm1;
 mod traj;
 
+pub use conv::{opt_steady, opt_steady_corrected};
+pub use generr::gen_bound;
+
 use rand::Rng;
 
 use super::Check;
+use crate::optim::coupled::{ExampleBuffers, Rule, example_step};
 use crate::problem::{Logistic, Problem, norm};
 use crate::theory::af22::{gaussian, log_map, quadratic, rng_of};
 
@@ -210,21 +214,17 @@ pub struct Step {
 }
 
 impl Step {
-    /// The ascent of example `z` from `w` with radius ρ.
+    /// The ascent of example `z` from `w` with radius ρ (SAM's
+    /// [`crate::optim::coupled::example_step`], without the descent).
     pub fn new(prob: &dyn Problem, z: usize, w: &[f64], rho: f64) -> Self {
-        let p = w.len();
-        let mut g = vec![0.0; p];
-        prob.example_grad(z, w, &mut g);
-        let asc: Vec<f64> = w.iter().zip(&g).map(|(a, b)| a + rho * b).collect();
-        let mut g_asc = vec![0.0; p];
-        prob.example_grad(z, &asc, &mut g_asc);
-        let (ng, na) = (norm(&g), norm(&g_asc));
-        let gamma = if na > 0.0 { ng / na } else { 1.0 };
+        let mut b = ExampleBuffers::new(w.len());
+        let mut x = w.to_vec();
+        let st = example_step(prob, Rule::Sam, z, &mut x, 0.0, rho, &mut b);
         Step {
-            g,
-            asc,
-            g_asc,
-            gamma,
+            g: b.grad().to_vec(),
+            asc: b.ascent_point().to_vec(),
+            g_asc: b.ascent_grad().to_vec(),
+            gamma: st.gamma,
         }
     }
 
@@ -343,11 +343,4 @@ impl Pair {
     }
 }
 
-/// ‖a − b‖.
-pub fn dist(a: &[f64], b: &[f64]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f64>()
-        .sqrt()
-}
+pub use crate::optim::coupled::distance as dist;

@@ -3,7 +3,8 @@
 //! example per step) on per-example quadratics f(w, c) = ½(w − c)ᵀA(w − c) with c ~ N(m, I):
 //! F_D closed form. Each Monte Carlo replicate r (stream (seed, r)) draws S (n centres), a
 //! replacement c₀′ ~ N(m, I) of example 0 (S′ = S with c₀ replaced; by exchangeability the replaced
-//! index may be fixed), and one index sequence shared by the coupled runs on S and S′ from w₀ = 0.
+//! index may be fixed), and one index sequence shared by the coupled runs on S and S′ from w₀ = 0
+//! (`crate::optim::coupled`).
 //!
 //! Each of the 64 replicates is the mean of 4 independent draws (batch means, still i.i.d.: the
 //! interval is the usual one over 64 replicates; it shrinks by 2 at 4× the cost).
@@ -33,6 +34,7 @@ use rayon::prelude::*;
 use super::excess::quad_step;
 use super::traj::form;
 use super::{eta_max, log_map, ratio_of, rho_of};
+use crate::optim::coupled::{Coupled, Rule, neighbour_quadratic};
 use crate::problem::{Problem, Quadratic, norm};
 use crate::rng::stream;
 use crate::theory::af22::{class_of, gaussian, quadratic, rng_of};
@@ -125,21 +127,23 @@ impl Check for Thm1 {
                     .zip(&m)
                     .map(|(x, c)| c + x)
                     .collect();
-                let (mut w, mut v) = (w0.clone(), w0.clone());
                 let (mut g, mut h) = (vec![0.0; p], vec![0.0; p]);
                 // The mean iterate E[w_t] (the recursion is linear and E c_z = m): deterministic.
                 let mut u = w0.clone();
                 for _ in 0..steps {
                     quad_step(&a, &mut u, &m, rho, eta, false, &mut g, &mut h);
                 }
+                // The coupled runs on S and S′ (c₀ replaced by c₀′), one shared index sequence.
+                let q2 = neighbour_quadratic(&q, 0, &c0new).expect("valid by construction");
+                let rule = if sam { Rule::Sam } else { Rule::Sgd };
+                let mut runs =
+                    Coupled::new(&q, &q2, &w0, rule, eta, rho, rng).expect("valid by construction");
                 for _ in 0..steps {
-                    let z = rng.random_range(0..n);
-                    quad_step(&a, &mut w, q.center(z), rho, eta, false, &mut g, &mut h);
-                    let cz = if z == 0 { &c0new[..] } else { q.center(z) };
-                    quad_step(&a, &mut v, cz, rho, eta, false, &mut g, &mut h);
+                    runs.step();
                 }
-                let fd = q.population_risk(&w).expect("random centres");
-                let fs = q.loss(&w);
+                let (w, v) = (runs.w(), runs.v());
+                let fd = q.population_risk(w).expect("random centres");
+                let fs = q.loss(w);
                 let (fd0, fs0) = (q.population_risk(&u).expect("random centres"), q.loss(&u));
                 // S′ is a data set of n i.i.d. examples too, run with the same indices: its
                 // generalization gap has the same mean; the LHS averages the two (less variance).
@@ -181,7 +185,7 @@ impl Check for Thm1 {
                     &axis[4],
                 ];
                 for (k, z) in probes.iter().enumerate() {
-                    row[k + 1] = (form(&a, &w, z) - form(&a, &v, z)).abs();
+                    row[k + 1] = (form(&a, w, z) - form(&a, v, z)).abs();
                 }
                 row
             })

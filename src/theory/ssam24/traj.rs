@@ -3,10 +3,9 @@
 //! measured as the largest per-example gradient norm max_z ‖∇f(x, z)‖ over the points x the run
 //! visits (every iterate w_t and every ascent point w_t + ρ∇f(w_t, z_t)).
 
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::Step;
+use crate::optim::coupled::{ExampleBuffers, Rule, draw_index, example_step};
 use crate::problem::{Problem, dot, norm};
 
 /// One run.
@@ -35,8 +34,8 @@ pub fn grad_sup(prob: &dyn Problem, x: &[f64], buf: &mut [f64]) -> f64 {
 }
 
 /// T steps of SAM (`ssam` false: w ← w − η∇f(w_asc, z)) or SSAM (w ← w − ηγ_t∇f(w_asc, z))
-/// from `w0`, the example of each step drawn uniformly from `rng`; γ_t is recorded where
-/// ‖∇f(w_t, z_t)‖ > `floor`.
+/// from `w0`, the example of each step drawn uniformly from `rng`
+/// ([`crate::optim::coupled::example_step`]); γ_t is recorded where ‖∇f(w_t, z_t)‖ > `floor`.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     prob: &dyn Problem,
@@ -49,22 +48,22 @@ pub fn run(
     rng: &mut ChaCha8Rng,
 ) -> Run {
     let n = prob.n_examples();
+    let rule = if ssam { Rule::Ssam } else { Rule::Sam };
     let mut buf = vec![0.0; w0.len()];
+    let mut bufs = ExampleBuffers::new(w0.len());
     let mut w = w0.to_vec();
     let mut g = grad_sup(prob, &w, &mut buf);
     let mut gammas = Vec::with_capacity(steps);
     let mut skipped = 0;
     for _ in 0..steps {
-        let z = rng.random_range(0..n);
-        let s = Step::new(prob, z, &w, rho);
-        g = g.max(grad_sup(prob, &s.asc, &mut buf));
-        let lr = if ssam { eta * s.gamma } else { eta };
-        if norm(&s.g) > floor {
+        let z = draw_index(rng, n);
+        let s = example_step(prob, rule, z, &mut w, eta, rho, &mut bufs);
+        g = g.max(grad_sup(prob, bufs.ascent_point(), &mut buf));
+        if s.grad_norm > floor {
             gammas.push(s.gamma);
         } else {
             skipped += 1;
         }
-        w = s.descend(&w, lr);
         g = g.max(grad_sup(prob, &w, &mut buf));
     }
     Run {
