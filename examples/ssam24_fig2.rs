@@ -213,7 +213,7 @@ pub fn run_figure(args: &Args) -> Result<Outcome> {
     if !(args.lr_min > 0.0 && args.lr_max >= args.lr_min) {
         return Err(Error::invalid("lr_min", "need 0 < lr_min <= lr_max"));
     }
-    if !(args.blowup > 0.0) {
+    if args.blowup.is_nan() || args.blowup <= 0.0 {
         return Err(Error::invalid("blowup", "must be > 0"));
     }
     let lrs = log_space(args.lr_min, args.lr_max, n_lr);

@@ -1,6 +1,7 @@
 //! Random streams. Every random number in samlab comes from a stream derived from (seed, stream
 //! index) alone — ChaCha8 keyed by the seed, with the index as its stream number — so that a result
-//! never depends on thread count, scheduling or batch width.
+//! never depends on thread count, scheduling or batch width. [`Philox`] (Philox4x32-10, keyed the
+//! same way) is the counter-based option.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -18,9 +19,10 @@ pub fn stream(seed: u64, index: u64) -> ChaCha8Rng {
 /// overlap, and a stream can start anywhere without drawing through the blocks before it. Each
 /// block gives four 32-bit words, read as two `u64` (low word first).
 ///
-/// It is the fast alternative to [`stream`]: the batched engine ([`crate::batch`]) and the single
-/// runner ([`crate::optim::step`] is generic over the generator) accept either, so their results
-/// can be compared bit for bit.
+/// It is the counter-based alternative to [`stream`]: the batched engine ([`crate::batch`]) and the
+/// single runner ([`crate::optim::step`] is generic over the generator) accept either, so their
+/// results can be compared bit for bit. On the default (SSE2) build it is slower than ChaCha8,
+/// whose implementation computes four blocks at once with SIMD (BENCHMARKS.md).
 #[derive(Clone, Debug)]
 pub struct Philox {
     key: [u32; 2],
@@ -78,53 +80,6 @@ impl Philox {
         );
         self.block = b.wrapping_add(1);
         self.used = 0;
-    }
-}
-
-impl Philox {
-    /// Compute, for every generator in `gens` whose current block is used up, its next block now
-    /// (eight generators at a time, lanes of a vectorizable loop). The words are the ones the
-    /// generator would compute on its next draw, so prefetching never changes a stream.
-    pub fn prefetch(gens: &mut [Philox]) {
-        const LANES: usize = 8;
-        for chunk in gens.chunks_mut(LANES) {
-            let mut c = [[0u32; LANES]; 4];
-            let mut k = [[0u32; LANES]; 2];
-            for (l, g) in chunk.iter().enumerate() {
-                c[0][l] = g.block as u32;
-                c[1][l] = (g.block >> 32) as u32;
-                c[2][l] = g.index[0];
-                c[3][l] = g.index[1];
-                k[0][l] = g.key[0];
-                k[1][l] = g.key[1];
-            }
-            for round in 0..10 {
-                for l in 0..LANES {
-                    if round > 0 {
-                        k[0][l] = k[0][l].wrapping_add(PHILOX_W[0]);
-                        k[1][l] = k[1][l].wrapping_add(PHILOX_W[1]);
-                    }
-                    let p0 = u64::from(PHILOX_M[0]) * u64::from(c[0][l]);
-                    let p1 = u64::from(PHILOX_M[1]) * u64::from(c[2][l]);
-                    let next = [
-                        (p1 >> 32) as u32 ^ c[1][l] ^ k[0][l],
-                        p1 as u32,
-                        (p0 >> 32) as u32 ^ c[3][l] ^ k[1][l],
-                        p0 as u32,
-                    ];
-                    for (cw, v) in c.iter_mut().zip(next) {
-                        cw[l] = v;
-                    }
-                }
-            }
-            for (l, g) in chunk.iter_mut().enumerate() {
-                if g.used == 4 {
-                    g.buf = [c[0][l], c[1][l], c[2][l], c[3][l]];
-                    g.block = g.block.wrapping_add(1);
-                    g.used = 0;
-                }
-            }
-        }
     }
 }
 
@@ -198,24 +153,5 @@ mod tests {
         let mut a = Philox::new(7, 3);
         let mut b = Philox::new(7, 4);
         assert_ne!(a.next_u64(), b.next_u64());
-    }
-
-    /// Prefetching the next block (at any position in a stream) leaves every stream unchanged.
-    #[test]
-    fn philox_prefetch_is_invisible() {
-        let mut plain: Vec<Philox> = (0..11).map(|i| Philox::new(5, i)).collect();
-        let mut pre = plain.clone();
-        for round in 0..20 {
-            Philox::prefetch(&mut pre);
-            for (l, (a, b)) in plain.iter_mut().zip(pre.iter_mut()).enumerate() {
-                // Different lanes consume different numbers of words per round.
-                for _ in 0..(l + round) % 3 {
-                    assert_eq!(a.next_u64(), b.next_u64());
-                }
-                if (l + round) % 5 == 0 {
-                    assert_eq!(a.next_u32(), b.next_u32());
-                }
-            }
-        }
     }
 }

@@ -10,8 +10,8 @@
 //! noise from its own generator `R::lane(seed, first_stream + k)`, in the order the single runner
 //! draws them, so its result depends neither on the block width nor on the thread count, and with
 //! the same generator it is bitwise the result of [`crate::optim::step`] run on it alone. The
-//! generator is either the runner's ChaCha8 stream ([`crate::rng::stream`]) or the counter-based
-//! [`crate::rng::Philox`], whose blocks are computed for all lanes at once.
+//! generator is either the runner's ChaCha8 stream ([`crate::rng::stream`], the default and the
+//! faster of the two here, see BENCHMARKS.md) or the counter-based [`crate::rng::Philox`].
 //!
 //! Methods: GD/SGD with gradient noise (`gd`), SAM (`sam`/`nsam`, ascent w + ρg), SAM*
 //! (`sam-star`, w + ρg/‖g‖), SSAM and SSAM* (`ssam`, `ssam-star`), all on the full batch, with
@@ -53,9 +53,6 @@ pub trait LaneProblem: Sync {
 pub trait LaneRng: Rng + Clone + Send + Sized {
     /// The generator of trajectory `index` under `seed`.
     fn lane(seed: u64, index: u64) -> Self;
-    /// Called before the lanes draw their next normals (one draw each, or more): a generator may
-    /// prepare its next words for all lanes at once. It must not change any stream.
-    fn prefetch(_lanes: &mut [Self]) {}
 }
 
 impl LaneRng for ChaCha8Rng {
@@ -67,9 +64,6 @@ impl LaneRng for ChaCha8Rng {
 impl LaneRng for Philox {
     fn lane(seed: u64, index: u64) -> Self {
         Philox::new(seed, index)
-    }
-    fn prefetch(lanes: &mut [Self]) {
-        Philox::prefetch(lanes)
     }
 }
 
@@ -318,9 +312,6 @@ impl<R: LaneRng> Lanes<R> {
     fn add_noise(rngs: &mut [R], buf: &mut [f64], dim: usize, width: usize, s: f64) {
         let live = rngs.len();
         for j in 0..dim {
-            if j % 2 == 0 {
-                R::prefetch(rngs);
-            }
             for (b, rng) in buf[j * width..j * width + live]
                 .iter_mut()
                 .zip(rngs.iter_mut())
