@@ -7,7 +7,8 @@
 //!   ns/trajectory-step = time per iteration / (LANES · STEPS). Variants: `single_chacha8` (the
 //!   `step` loop of the single runner, one trajectory after the other, ChaCha8),
 //!   `single_philox` (the same loop on Philox), `batch_chacha8` and `batch_philox` (the batched
-//!   engine, one block of `LANES` lanes on one thread).
+//!   engine, one block of `LANES` lanes on one thread), and, without noise (the arithmetic alone),
+//!   `single_nonoise` and `batch_nonoise`.
 //! - `quadratic/<variant>/<method>`: the ssam24 Fig 6 quadratic (d = 20, δ = 0.01, s² = 1e-4,
 //!   η = 1e-3, ρ = 0.5), methods gd, sam, sam-star, ssam; one iteration is `QSTEPS` steps of one
 //!   trajectory (single) or of each of `QLANES` lanes (batched).
@@ -130,6 +131,25 @@ fn bench_problem<P: Problem + LaneProblem>(
         ] {
             g.bench_function(format!("batch_{id}_{name}"), |b| {
                 b.iter(|| black_box(batched(p, &m, sizes, steps, lanes, h, generator)))
+            });
+        }
+        if group == "quartic" {
+            let quiet = method(name, 0.0);
+            g.bench_function(format!("single_nonoise_{name}"), |b| {
+                b.iter(|| black_box(single(p, &quiet, sizes, steps, lanes, h, |k| stream(1, k))))
+            });
+            g.bench_function(format!("batch_nonoise_{name}"), |b| {
+                b.iter(|| {
+                    black_box(batched(
+                        p,
+                        &quiet,
+                        sizes,
+                        steps,
+                        lanes,
+                        h,
+                        Generator::ChaCha8,
+                    ))
+                })
             });
         }
     }

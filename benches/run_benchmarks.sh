@@ -64,10 +64,11 @@ done
 # (d) the Fig 2 sweep on the paper's learning-rate grid with FIG2_STARTS starts per cell
 echo "== ssam24_fig2 --lrs 100 --starts $FIG2_STARTS (timed)" >&2
 cargo build --release --example ssam24_fig2 >&2
-fig2_t0=$(date +%s.%N)
-"$TARGET/release/examples/ssam24_fig2" --lrs 100 --starts "$FIG2_STARTS" --out "$FIG2_OUT" >&2
-fig2_t1=$(date +%s.%N)
-awk -v a="$fig2_t0" -v b="$fig2_t1" -v k="$FIG2_STARTS" 'BEGIN { printf "%.3f %d\n", b - a, k }' > "$FIG2_OUT/seconds"
+mkdir -p "$FIG2_OUT"
+/usr/bin/time -f "%e %U %S" -o "$FIG2_OUT/time" \
+    "$TARGET/release/examples/ssam24_fig2" --lrs 100 --starts "$FIG2_STARTS" --out "$FIG2_OUT" >&2
+# wall seconds, CPU seconds (user + system), starts per cell
+awk -v k="$FIG2_STARTS" '{ printf "%s %.2f %d\n", $1, $2 + $3, k }' "$FIG2_OUT/time" > "$FIG2_OUT/seconds"
 
 run_numpy 2 ""
 
@@ -75,8 +76,8 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "$load_before|$load_after" > "$TARGET/bench-load"
 fi
 IFS='|' read -r load_before load_after < "$TARGET/bench-load"
-read -r FIG2_SECONDS FIG2_STARTS < "$FIG2_OUT/seconds"
-export FIG2_SECONDS FIG2_STARTS
+read -r FIG2_SECONDS FIG2_CPU FIG2_STARTS < "$FIG2_OUT/seconds"
+export FIG2_SECONDS FIG2_CPU FIG2_STARTS
 export SAMLAB_PEAK_GFLOPS=${SAMLAB_PEAK_GFLOPS-}
 
 # (e) the report
@@ -180,13 +181,18 @@ for m in S24:
         per = QSTEPS if v.startswith("single") else QLANES * QSTEPS
         quad[(v, m)] = est("quadratic", f"{v}_{m}")[0] / per
     quart[("numpy", m)] = min(r[f"quartic_{m}"] for r in np_runs)
+    for v in ("single_nonoise", "batch_nonoise"):
+        quart[(v, m)] = est("quartic", f"{v}_{m}")[0] / (LANES * STEPS)
     quad[("numpy", m)] = min(r[f"quadratic_{m}"] for r in np_runs)
 
 def ns(x):
     return f"{x:,.1f}" if x < 100 else f"{x:,.0f}"
 
-qrows = []
+qrows, nrows = [], []
 for m in S24:
+    sn, bn = quart[("single_nonoise", m)], quart[("batch_nonoise", m)]
+    nrows.append(f"| {LAB24[m].replace(' + noise', '')} | {qflops[m] - (4 if m == 'gd' else 8)} | {ns(sn)} | {ns(bn)} | {sn / bn:.1f}× |"
+                 f" {(qflops[m] - (4 if m == 'gd' else 8)) / bn:.2f} ({100 * (qflops[m] - (4 if m == 'gd' else 8)) / bn / peak:.0f}%) |")
     best = min(quart[(v, m)] for v in VARIANTS)
     gf = qflops[m] / quart[("batch_chacha8", m)]
     qrows.append(
@@ -196,6 +202,8 @@ for m in S24:
 
 # The Fig 2 sweep: curves = SGD once + 3 methods x 3 radii; 100 lr x 1e4 starts x 1e4 steps each.
 fig2_s, fig2_k = float(os.environ["FIG2_SECONDS"]), int(os.environ["FIG2_STARTS"])
+fig2_cpu = float(os.environ["FIG2_CPU"])
+cpu_extrap = fig2_cpu * 10_000 / fig2_k
 slots_full = 100 * 10_000 * 10_000
 slots_sub = 10 * 100 * fig2_k * 10_000
 full_extrap = fig2_s * 10_000 / fig2_k
@@ -244,6 +252,14 @@ numbers, and the Gaussian draws.
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 """ + "\n".join(qrows) + f"""
 
+The arithmetic alone (the same runs without noise, so no random numbers after the start; the
+batched lanes are loops the compiler vectorizes, the single runner goes through `step` for one
+2-vector), ns per trajectory-step:
+
+| method | flops | single | batched | batched vs single | GFLOP/s batched (of peak) |
+|---|---:|---:|---:|---:|---:|
+""" + "\n".join(nrows) + f"""
+
 Where the time goes: the arithmetic of a step is 12–39 flops, {qflops['gd'] / peak:.1f}–{qflops['ssam'] / peak:.1f} ns at the
 {peak:.1f} GFLOP/s peak; the rest is the 2–4 Gaussian draws (one 64-bit word of the lane's
 generator and a ziggurat table test each). A block of {LANES} lanes keeps {LANES} × 2 coordinates ×
@@ -259,15 +275,18 @@ the panels, and SAM, SAM*, SSAM at 3 radii): {slots_full * 10:.1e} trajectory-st
 rerun per radius; diverging trajectories stop early, so fewer steps are executed).
 
 - Measured: `ssam24_fig2 --lrs 100 --starts {fig2_k}` (the paper's learning rates, {fig2_k} starts per cell,
-  {slots_sub:.1e} slots, all {nproc} cores) took **{fig2_s:.1f} s** → **{full_extrap:,.0f} s ≈ {full_extrap / 3600:.2f} h** for the
-  full grid, extrapolated linearly in the number of starts.
+  {slots_sub:.1e} slots, all {nproc} cores) took **{fig2_s:.1f} s** wall and {fig2_cpu:.1f} s of CPU time → for the full grid,
+  extrapolated linearly in the number of starts, **{full_extrap:,.0f} s ≈ {full_extrap / 3600:.2f} h** wall at this run's load and
+  {cpu_extrap:,.0f} CPU-seconds, i.e. **{cpu_extrap / nproc / 60:,.0f} min on {nproc} otherwise idle cores** (CPU time / {nproc}; the
+  ssam24_fig2 example spreads its cells over all cores).
 - From the per-core table (batched ChaCha8, η = 0.01, where no trajectory diverges, so an upper
   bound per slot): {sweep('batch_chacha8'):,.0f} s; with the single runner's loop: {sweep('single_chacha8'):,.0f} s.
 - NumPy vectorized over starts, extrapolated from its per-trajectory-step cost, two processes on
   {nproc} cores: {sweep('numpy'):,.0f} s ≈ {sweep('numpy') / 3600:.1f} h.
 - The goal of ≤ 5 min on {nproc} cores needs ≤ {need_ns:.1f} ns per trajectory-step per core on average: the
-  measured batched cost is {(quart[('batch_chacha8', 'gd')] + 3 * sum(quart[('batch_chacha8', m)] for m in ('sam', 'sam-star', 'ssam'))) / 10:.0f} ns (mean over the 10 curves), so **the goal is not met** on this machine
-  (see the load averages below; the default 30 × 1000 grid is what the README's figure uses).
+  measured batched cost is {(quart[('batch_chacha8', 'gd')] + 3 * sum(quart[('batch_chacha8', m)] for m in ('sam', 'sam-star', 'ssam'))) / 10:.0f} ns at η = 0.01 (mean over the 10 curves) and
+  {fig2_cpu * 1e9 / slots_sub:.0f} CPU-ns per slot in the timed run, so **the goal is not met** (see the load averages below;
+  the default 30 × 1000 grid is what the README's figure uses).
 
 ### The ssam24 Fig 6 quadratic (d = {QD}, 10⁶ steps per run)
 
