@@ -2,7 +2,12 @@
 //! sam-star, ssam, ssam-star, with and without gradient noise) on the quartic saddle, the ssam24
 //! quadratic (d = 20) and the diagonal network, each trajectory's final iterate, step count and
 //! divergence step are bitwise those of `optim::run` (ChaCha8) or of a `step` loop (Philox); the
-//! results do not depend on the block width or the thread count; bad settings are typed errors.
+//! results do not depend on the block width or the thread count; the number of allocations of a
+//! run does not depend on its number of steps; bad settings are typed errors.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rand::{Rng, RngCore};
 use samlab::Error;
@@ -11,6 +16,34 @@ use samlab::data::RegressionData;
 use samlab::optim::{Method, Phase, RunConfig, StepSizes, Workspace, run, step};
 use samlab::problem::{DiagNet, Problem, Quadratic, QuarticSaddle};
 use samlab::rng::Philox;
+
+/// Counts allocations made on a thread while its flag is on.
+struct Counting;
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    static ON: Cell<bool> = const { Cell::new(false) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if ON.with(|c| c.get()) {
+            COUNT.fetch_add(1, Ordering::SeqCst);
+        }
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        if ON.with(|c| c.get()) {
+            COUNT.fetch_add(1, Ordering::SeqCst);
+        }
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
 
 const METHODS: [&str; 6] = ["gd", "sam", "nsam", "sam-star", "ssam", "ssam-star"];
 
@@ -252,4 +285,45 @@ fn bad_settings_are_typed_errors() {
         )),
         "lr"
     );
+}
+
+/// No allocation per step: a run of 500 steps allocates exactly as often as a run of 5 (the
+/// result, the blocks' buffers), counted on the single worker thread of a one-thread pool.
+#[test]
+fn steps_do_not_allocate() {
+    let data = RegressionData::generate_sparse(30, 20, 3, 0, 0).unwrap();
+    let net = DiagNet::new(&data, &[0.05]).unwrap();
+    let quartic = QuarticSaddle::new();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let mut cfg = BatchConfig::new(0, 100);
+    cfg.width = 32;
+    for name in METHODS {
+        let m = method(name, 1e-6);
+        let sizes = StepSizes::constant(0.01, 0.05);
+        let count = |steps: usize, p: &(dyn Fn(usize) -> BatchResult + Sync)| {
+            pool.install(|| {
+                COUNT.store(0, Ordering::SeqCst);
+                ON.with(|c| c.set(true));
+                std::hint::black_box(p(steps));
+                ON.with(|c| c.set(false));
+                COUNT.load(Ordering::SeqCst)
+            })
+        };
+        let on_net = |steps: usize| batched(&net, &m, sizes, steps, &cfg, 1.0);
+        let on_quartic = |steps: usize| batched(&quartic, &m, sizes, steps, &cfg, 1.0);
+        assert!(count(5, &on_net) > 0, "the counter counts");
+        assert_eq!(
+            count(5, &on_net),
+            count(500, &on_net),
+            "{name} on the diagonal net"
+        );
+        assert_eq!(
+            count(5, &on_quartic),
+            count(500, &on_quartic),
+            "{name} on the quartic"
+        );
+    }
 }
