@@ -278,7 +278,7 @@ struct Lanes<R> {
     w_asc: Vec<f64>,
     descent: Vec<f64>,
     scratch: Vec<f64>,
-    /// ‖g‖, ‖descent‖ and the ascent scale per lane.
+    /// ‖g‖ and ‖descent‖ per lane; four partial sums per lane for the norms.
     norm_g: Vec<f64>,
     norm_d: Vec<f64>,
     acc: Vec<f64>,
