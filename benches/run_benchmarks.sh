@@ -232,7 +232,11 @@ for group, fixed in (("scaling_d", 20), ("scaling_n", 30)):
             t = est(group, f"{m}_{sz}")[0]
             cells.append(f"{ns(t)} ({f / t:.2f})")
         what = "d (n = 20)" if group == "scaling_d" else "n (d = 30)"
-        srows.append(f"| {m} | {what} | " + " | ".join(cells) + " |")
+        # Bytes: the design (8nd bytes) is streamed once per gradient evaluation (each row is used
+        # for r_i = <x_i, beta> and then s += r_i x_i while it is in L1).
+        evals = 1 if m == "gd" else 2
+        big = 8 * evals * (fixed * SIZES[-1])
+        srows.append(f"| {m} | {what} | " + " | ".join(cells) + f" | {big / 1e6:.1f} MB, {big / t:.1f} GB/s |")
 
 ssam24_md = f"""
 ## ssam24 problems with gradient noise
@@ -296,7 +300,8 @@ iteration); batched: ns per trajectory-step with {QLANES} lanes (the 16 streams 
 costs 10⁶ times the per-step figure (seconds per run below). NumPy: `H @ x` per gradient, one run,
 {np_res['quadratic']['steps_per_call']:,} steps per call, best of 2 × 3 calls, extrapolated to 10⁶ steps.
 Flops: 3d² per gradient (subtract, multiply, add per entry of H), 2d per noise addition, ascent and
-update; normals: d per gradient evaluation.
+update; normals: d per gradient evaluation. H (d² × 8 B = 3.2 KiB) and the iterates stay in L1, so
+the step is compute-bound; the gap to the peak is the d or 2d Gaussian draws per step.
 
 | method | flops / normals per step | samlab single ChaCha8 ns/step | s per 10⁶-step run | single Philox ns/step | batched ChaCha8 ns/traj-step | s per run (batched, per core) | NumPy ns/step | NumPy s per run | NumPy / samlab single | GFLOP/s single (of peak) |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
@@ -309,10 +314,14 @@ update; normals: d per gradient evaluation.
 `benches/scaling.rs` (criterion, single runner, one core) on the diagonal network: GD and n-SAM, ns
 per step (in parentheses: GFLOP/s at the flop count of the roofline above, 4nd + n + 6d + 1 per
 gradient); d from 10 to 10⁴ at n = 20, n from 10 to 10⁴ at d = 30. The figure overlays flops/peak
-({peak:.1f} GFLOP/s) as the roofline; data in `figures/bench_scaling.csv`.
+({peak:.1f} GFLOP/s) as the roofline; data in `figures/bench_scaling.csv`. Up to n·d = 2·10⁴ the design
+(8nd bytes) stays in L1/L2 and the step is compute-bound at 2–3 GFLOP/s (a quarter to a third of the
+peak: the dot products are reductions with four partial sums); at n·d = 2–3·10⁵ the design (1.6–2.4 MB)
+is streamed from L2/L3 once per gradient (each row serves rᵢ = ⟨xᵢ, β⟩ and s += rᵢxᵢ while in L1),
+and the last column gives that traffic and its rate.
 
-| method | sweep | 10 | 100 | 1,000 | 10,000 |
-|---|---|---:|---:|---:|---:|
+| method | sweep | 10 | 100 | 1,000 | 10,000 | design bytes read per step at 10,000, rate |
+|---|---|---:|---:|---:|---:|---:|
 """ + "\n".join(srows) + "\n"
 check = np_res.get("reference_check_max_abs_beta_err")
 md = f"""# Benchmarks
