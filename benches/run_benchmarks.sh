@@ -222,7 +222,7 @@ for m in S24:
 
 # Scaling (benches/scaling.rs)
 SIZES = [10, 100, 1000, 10000]
-srows = []
+srows, small_gf = [], []
 for group, fixed in (("scaling_d", 20), ("scaling_n", 30)):
     for m in ("gd", "nsam"):
         cells = []
@@ -232,6 +232,8 @@ for group, fixed in (("scaling_d", 20), ("scaling_n", 30)):
             f = g + 4 * dd if m == "gd" else 2 * g + 8 * dd
             t = est(group, f"{m}_{sz}")[0]
             cells.append(f"{ns(t)} ({f / t:.2f})")
+            if sz <= 1000:
+                small_gf.append(f / t)
         what = "d (n = 20)" if group == "scaling_d" else "n (d = 30)"
         # Bytes: the design (8nd bytes) is streamed once per gradient evaluation (each row is used
         # for r_i = <x_i, beta> and then s += r_i x_i while it is in L1).
@@ -316,8 +318,8 @@ the step is compute-bound; the gap to the peak is the d or 2d Gaussian draws per
 per step (in parentheses: GFLOP/s at the flop count of the roofline above, 4nd + n + 6d + 1 per
 gradient); d from 10 to 10⁴ at n = 20, n from 10 to 10⁴ at d = 30. The figure overlays flops/peak
 ({peak:.1f} GFLOP/s) as the roofline; data in `figures/bench_scaling.csv`. Up to n·d = 2·10⁴ the design
-(8nd bytes) stays in L1/L2 and the step is compute-bound at 2–3 GFLOP/s (a quarter to a third of the
-peak: the dot products are reductions with four partial sums); at n·d = 2–3·10⁵ the design (1.6–2.4 MB)
+(8nd bytes) stays in L1/L2 and the step is compute-bound at {min(small_gf):.1f}–{max(small_gf):.1f} GFLOP/s ({100 * min(small_gf) / peak:.0f}–{100 * max(small_gf) / peak:.0f}% of the
+peak; the dot products are reductions with four partial sums); at n·d = 2–3·10⁵ the design (1.6–2.4 MB)
 is streamed from L2/L3 once per gradient (each row serves rᵢ = ⟨xᵢ, β⟩ and s += rᵢxᵢ while in L1),
 and the last column gives that traffic and its rate.
 
