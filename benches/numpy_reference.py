@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""NumPy baseline for the cost of one optimizer step on the af22 diagonal network.
+"""NumPy baseline for the cost of one optimizer step on the af22 diagonal network and the ssam24 problems.
 
 Written in the style of the af22 authors' code (tml-epfl/understanding-sam,
 diagonal_linear_nets/diag_nets.py), not copied from it: parameters u, v with beta = u * v,
@@ -16,8 +16,16 @@ function call, like the authors' GD / n_SAM_GD / one_SAM_GD loops, minus their p
 logging (`if i in iters_loss`), which would only add cost to the numpy side. The reported number
 is the best of `--repeat` such calls divided by the number of steps, in ns per step.
 
+ssam24 (gradient noise N(0, s^2 I) added at every gradient evaluation, drawn with numpy's
+default generator): the quartic saddle of Fig 2 vectorized over `--starts` starts (arrays of shape
+(2, starts), one numpy expression per operation and step, diverging starts left to overflow, as a
+vectorized numpy script would), reported in ns per trajectory-step; and the d = 20 quadratic of
+Fig 6, one run at a time (a `H @ x` per gradient), `--qsteps` steps per call, reported in ns per
+step (a 10^6-step run costs 10^6 times that).
+
 Prints one JSON object: {"gd": ns_per_step, "nsam": ..., "1sam": ..., "ssam": ...,
-"sgd_b5": ..., "msam_b5": ..., "numpy_version": ..., "blas": ..., ...}.
+"sgd_b5": ..., "msam_b5": ..., "quartic_<m>": ns per trajectory-step, "quadratic_<m>": ns per
+step (m in gd, sam, sam-star, ssam), "numpy_version": ..., "blas": ..., ...}.
 """
 
 import argparse
@@ -130,6 +138,44 @@ def m_sam(X, y, gamma, u0, v0, num_iter, rho, batch):
     return u, v
 
 
+# ----- ssam24: SGD / SAM / SAM* / SSAM with gradient noise -------------------------------------
+
+def noisy_sam(grad, x0, lr, rho, num_iter, s, rng, ascent="none", renorm=False):
+    """`num_iter` steps from x0 (any shape; the first axis is the coordinate). ascent: "none"
+    (SGD), "grad" (SAM, w + rho g) or "normalized" (SAM*, w + rho g / |g|); renorm: SSAM."""
+    x = x0
+    for _ in range(num_iter):
+        g = grad(x) + s * rng.standard_normal(x.shape)
+        if ascent == "none":
+            x = x - lr * g
+            continue
+        if ascent == "normalized":
+            ng = np.sqrt(np.sum(g * g, axis=0))
+            x_a = x + rho * g / np.where(ng > 0, ng, np.inf)
+        else:
+            x_a = x + rho * g
+        g_a = grad(x_a) + s * rng.standard_normal(x.shape)
+        if renorm:
+            ng = np.sqrt(np.sum(g * g, axis=0))
+            na = np.sqrt(np.sum(g_a * g_a, axis=0))
+            g_a = g_a * (ng / np.where(na > 0, na, np.inf))
+        x = x - lr * g_a
+    return x
+
+
+def quartic_grad(x):
+    return np.stack([x[0] ** 3 - x[1], x[1] - x[0]])
+
+
+SSAM24_METHODS = {"gd": ("none", False), "sam": ("grad", False),
+                  "sam-star": ("normalized", False), "ssam": ("grad", True)}
+
+
+def ssam24_quadratic(d, delta, rng):
+    a = rng.standard_normal((d, 2 * d))
+    return a @ a.T / (2 * d) + delta * np.eye(d)
+
+
 # ----- checks against the reference trajectories of data/diag_net_seed0_reference.json -----------
 
 def reference_check(X, y, u0, v0):
@@ -170,6 +216,8 @@ def main():
     ap.add_argument("--steps", type=int, default=1000, help="steps per timed call (>= 1000)")
     ap.add_argument("--repeat", type=int, default=7, help="timed calls per method; best is kept")
     ap.add_argument("--no-check", action="store_true", help="skip the reference-trajectory check")
+    ap.add_argument("--starts", type=int, default=10000, help="quartic: starts per vectorized run")
+    ap.add_argument("--qsteps", type=int, default=20000, help="quadratic: steps per timed call")
     args = ap.parse_args()
     if args.steps < 1000:
         ap.error("--steps must be >= 1000")
@@ -188,13 +236,29 @@ def main():
         "sgd_b5": lambda: sgd(X, y, LR, u0, v0, args.steps, BATCH),
         "msam_b5": lambda: m_sam(X, y, LR, u0, v0, args.steps, RHO, BATCH),
     }
+    rng = np.random.default_rng(0)
+    x0_quartic = rng.uniform(-2, 2, size=(2, args.starts))
+    h = ssam24_quadratic(20, 0.01, rng)
+    x0_quad = rng.standard_normal(20)
+    quartic_steps = 100
+    for m, (asc, ren) in SSAM24_METHODS.items():
+        cases[f"quartic_{m}"] = (lambda asc=asc, ren=ren: noisy_sam(
+            quartic_grad, x0_quartic, 0.01, 0.2, quartic_steps, np.sqrt(0.005), rng, asc, ren))
+        cases[f"quadratic_{m}"] = (lambda asc=asc, ren=ren: noisy_sam(
+            lambda x: h @ x, x0_quad, 1e-3, 0.5, args.qsteps, np.sqrt(1e-4), rng, asc, ren))
+    per = {k: args.steps for k in cases}
+    per.update({f"quartic_{m}": quartic_steps * args.starts for m in SSAM24_METHODS})
+    per.update({f"quadratic_{m}": args.qsteps for m in SSAM24_METHODS})
+
     result = {}
     for name, fn in cases.items():
-        u, v = fn()  # warm-up, and the iterate must stay finite
-        if not (np.all(np.isfinite(u)) and np.all(np.isfinite(v))):
-            sys.exit(f"{name}: non-finite iterate after {args.steps} steps")
-        best = min(timeit.repeat(fn, number=1, repeat=args.repeat))
-        result[name] = best / args.steps * 1e9
+        with np.errstate(over="ignore", invalid="ignore"):  # diverging quartic starts overflow
+            out = fn()  # warm-up; the diagonal-net iterate must stay finite
+            if not name.startswith("quartic") and not all(np.all(np.isfinite(o)) for o in out):
+                sys.exit(f"{name}: non-finite iterate after {per[name]} steps")
+            repeat = args.repeat if name in ("gd", "nsam", "1sam", "ssam", "sgd_b5", "msam_b5") else 3
+            best = min(timeit.repeat(fn, number=1, repeat=repeat))
+        result[name] = best / per[name] * 1e9
 
     result.update({
         "unit": "ns per step (best of repeats; each repeat = one call of `steps` steps from init)",
@@ -207,6 +271,10 @@ def main():
         "rho": RHO,
         "rho_repo_1sam": rho_repo_1sam,
         "batch": BATCH,
+        "quartic": {"starts": args.starts, "steps_per_call": quartic_steps, "lr": 0.01, "rho": 0.2,
+                    "noise_variance": 0.005, "repeat": 3},
+        "quadratic": {"d": 20, "delta": 0.01, "steps_per_call": args.qsteps, "lr": 1e-3, "rho": 0.5,
+                      "noise_variance": 1e-4, "repeat": 3},
         "numpy_version": np.__version__,
         "python_version": platform.python_version(),
         "blas": blas_info(),

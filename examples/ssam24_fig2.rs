@@ -14,7 +14,9 @@
 //!
 //! Randomness: trajectory `k` of cell `c` (cells numbered SGD × lr first, then
 //! (method, ρ, lr)) draws its start and its noise from `stream(seed, c·starts + k)`, so the
-//! result does not depend on the thread count.
+//! result does not depend on the thread count. The trajectories of a cell run on the batched
+//! engine (`samlab::batch`, 64 lanes per block), which gives bitwise the iterates of the single
+//! runner's `step` loop on the same stream (`tests/batch.rs`).
 //!
 //! `cargo run --release --example ssam24_fig2 [-- --lrs N --starts K --steps T --quick --out DIR]`
 //! writes `DIR/ssam24_fig2.{png,svg,csv}`.
@@ -26,8 +28,9 @@ use clap::Parser;
 use indicatif::ProgressBar;
 use rand::Rng;
 use rayon::prelude::*;
+use samlab::batch::{BatchConfig, run_batch};
 use samlab::error::{Error, Result};
-use samlab::optim::{Method, Workspace, step};
+use samlab::optim::{Method, StepSizes};
 use samlab::plot::{Figure, Panel, Scale, Series, save, write_csv};
 use samlab::problem::QuarticSaddle;
 
@@ -168,7 +171,7 @@ fn sizes(args: &Args) -> (usize, usize, usize) {
 }
 
 /// Count the successes of one (method, ρ, lr) cell: `starts` runs of `steps` steps, run `k`
-/// drawing from `stream(seed, first_stream + k)`. One workspace for the whole cell.
+/// drawing its start and noise from `stream(seed, first_stream + k)`, on the batched engine.
 #[allow(clippy::too_many_arguments)]
 pub fn run_cell(
     method: &Method,
@@ -178,33 +181,30 @@ pub fn run_cell(
     steps: usize,
     args: &Args,
     first_stream: u64,
-) -> usize {
-    let q = QuarticSaddle::new();
-    let mut ws = Workspace::new(2, 1);
-    let mut x = [0.0f64; 2];
-    let (h, tol2) = (args.half_width, args.tol * args.tol);
-    let mut ok = 0;
-    for k in 0..starts {
-        let mut rng = samlab::rng::stream(args.seed, first_stream + k as u64);
-        x[0] = rng.random_range(-h..=h);
-        x[1] = rng.random_range(-h..=h);
-        let mut alive = true;
-        for _ in 0..steps {
-            step(&q, method, &mut x, lr, rho, &mut ws, &mut rng);
-            // `!(a <= b)` is also true for NaN.
-            if !(x[0].abs() <= args.blowup && x[1].abs() <= args.blowup) {
-                alive = false;
-                break;
-            }
-        }
-        if alive {
+) -> Result<usize> {
+    let h = args.half_width;
+    let mut cfg = BatchConfig::new(args.seed, starts);
+    cfg.first_stream = first_stream;
+    cfg.diverge_above = args.blowup;
+    let res = run_batch(
+        &QuarticSaddle::new(),
+        method,
+        StepSizes::constant(lr, rho),
+        steps,
+        &cfg,
+        |_, rng, x| {
+            x[0] = rng.random_range(-h..=h);
+            x[1] = rng.random_range(-h..=h);
+        },
+    )?;
+    let tol2 = args.tol * args.tol;
+    Ok((0..starts)
+        .filter(|&k| {
+            let x = res.params(k);
             let d2 = |s: f64| (x[0] - s).powi(2) + (x[1] - s).powi(2);
-            if d2(1.0) <= tol2 || d2(-1.0) <= tol2 {
-                ok += 1;
-            }
-        }
-    }
-    ok
+            res.diverged_at[k].is_none() && (d2(1.0) <= tol2 || d2(-1.0) <= tol2)
+        })
+        .count())
 }
 
 /// Run the experiment, write the figure and its CSV; return the success counts.
@@ -212,6 +212,9 @@ pub fn run_figure(args: &Args) -> Result<Outcome> {
     let (n_lr, starts, steps) = sizes(args);
     if !(args.lr_min > 0.0 && args.lr_max >= args.lr_min) {
         return Err(Error::invalid("lr_min", "need 0 < lr_min <= lr_max"));
+    }
+    if args.blowup.is_nan() || args.blowup <= 0.0 {
+        return Err(Error::invalid("blowup", "must be > 0"));
     }
     let lrs = log_space(args.lr_min, args.lr_max, n_lr);
     let rhos: Vec<f64> = args.rhos.iter().copied().filter(|r| *r > 0.0).collect();
@@ -245,7 +248,7 @@ pub fn run_figure(args: &Args) -> Result<Outcome> {
             bar.inc(1);
             k
         })
-        .collect();
+        .collect::<Result<_>>()?;
     bar.finish_and_clear();
     let curves: Vec<Curve> = specs
         .iter()

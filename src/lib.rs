@@ -29,6 +29,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod batch;
 pub mod convex;
 pub mod data;
 pub mod error;

@@ -9,7 +9,6 @@ pub mod schedule;
 pub mod trajectory;
 
 use rand::Rng;
-use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::error::{Error, Result};
@@ -219,7 +218,12 @@ impl Workspace {
 }
 
 /// Fill `out` with a batch drawn by `sampling` (empty for the full batch).
-fn draw(sampling: Sampling, perm: &mut [usize], out: &mut Vec<usize>, rng: &mut ChaCha8Rng) {
+fn draw<R: Rng + ?Sized>(
+    sampling: Sampling,
+    perm: &mut [usize],
+    out: &mut Vec<usize>,
+    rng: &mut R,
+) {
     out.clear();
     let n = perm.len();
     match sampling {
@@ -251,13 +255,13 @@ fn batch_of(ix: &[usize]) -> Batch<'_> {
 }
 
 /// One gradient evaluation: the batch gradient plus fresh noise when `noise_std > 0`.
-fn oracle<P: Problem + ?Sized>(
+fn oracle<P: Problem + ?Sized, R: Rng + ?Sized>(
     p: &P,
     w: &[f64],
     batch: Batch<'_>,
     out: &mut [f64],
     noise_std: f64,
-    rng: &mut ChaCha8Rng,
+    rng: &mut R,
     info: &mut StepInfo,
 ) {
     match batch {
@@ -286,14 +290,16 @@ fn ascend(w: &[f64], s: f64, g: &[f64], w_asc: &mut [f64]) {
 /// With ρ = 0 every method takes exactly the step of its base method (GD/SGD on the same batch).
 /// Divisions by a norm are guarded: a zero ascent gradient gives no ascent, a zero descent
 /// gradient gives no SSAM step, so a stationary point is a fixed point and no NaN appears.
-pub fn step<P: Problem + ?Sized>(
+/// The generator is the run's stream ([`crate::rng::stream`], ChaCha8) or, as an option, the
+/// counter-based [`crate::rng::Philox`].
+pub fn step<P: Problem + ?Sized, R: Rng + ?Sized>(
     p: &P,
     method: &Method,
     w: &mut [f64],
     lr: f64,
     rho: f64,
     ws: &mut Workspace,
-    rng: &mut ChaCha8Rng,
+    rng: &mut R,
 ) -> StepInfo {
     let mut info = StepInfo::default();
     let s = method.noise_std;

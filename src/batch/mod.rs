@@ -1,0 +1,469 @@
+//! The batched trajectory engine: many independent trajectories of one problem and one method,
+//! advanced together. The iterates are stored structure-of-arrays, coordinate-major with the
+//! lanes of a block contiguous (`x[j·width + l]` is coordinate j of lane l), so every update is a
+//! loop over lanes that the compiler vectorizes; a lane whose iterate becomes non-finite or leaves
+//! the divergence bound is reported as the single runner reports it and dropped from the block
+//! (the last live lane takes its slot), and a block stops when no lane is left. Nothing is
+//! allocated per step.
+//!
+//! Randomness: trajectory k (global index `first_stream + k`) draws its start and its gradient
+//! noise from its own generator `R::lane(seed, first_stream + k)`, in the order the single runner
+//! draws them, so its result depends neither on the block width nor on the thread count, and with
+//! the same generator it is bitwise the result of [`crate::optim::step`] run on it alone. The
+//! generator is either the runner's ChaCha8 stream ([`crate::rng::stream`], the default and the
+//! faster of the two here, see BENCHMARKS.md) or the counter-based [`crate::rng::Philox`].
+//!
+//! Methods: GD/SGD with gradient noise (`gd`), SAM (`sam`/`nsam`, ascent w + ρg), SAM*
+//! (`sam-star`, w + ρg/‖g‖), SSAM and SSAM* (`ssam`, `ssam-star`), all on the full batch, with
+//! N(0, s²I) noise added at every gradient evaluation ([`Method::with_noise`]).
+
+pub mod problems;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::optim::{Ascent, Method, Sampling, StepSizes};
+use crate::rng::Philox;
+
+/// A problem whose full-batch gradient can be evaluated at many points at once.
+pub trait LaneProblem: Sync {
+    /// Number of parameters p.
+    fn dim(&self) -> usize;
+    /// The gradient at the points of lanes `0..live` of `x` (coordinate-major with row length
+    /// `width`: `x[j·width + l]`), written into `out` in the same layout (other lanes untouched or
+    /// arbitrary). `scratch` has [`LaneProblem::scratch_len`]`(width)` entries.
+    fn grad_lanes(
+        &self,
+        x: &[f64],
+        width: usize,
+        live: usize,
+        out: &mut [f64],
+        scratch: &mut [f64],
+    );
+    /// Scratch space `grad_lanes` needs for `width` lanes.
+    fn scratch_len(&self, _width: usize) -> usize {
+        0
+    }
+}
+
+/// A per-trajectory generator the engine can use.
+pub trait LaneRng: Rng + Clone + Send + Sized {
+    /// The generator of trajectory `index` under `seed`.
+    fn lane(seed: u64, index: u64) -> Self;
+}
+
+impl LaneRng for ChaCha8Rng {
+    fn lane(seed: u64, index: u64) -> Self {
+        crate::rng::stream(seed, index)
+    }
+}
+
+impl LaneRng for Philox {
+    fn lane(seed: u64, index: u64) -> Self {
+        Philox::new(seed, index)
+    }
+}
+
+/// Which generator a batched run uses (both keyed by (seed, trajectory index)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generator {
+    /// ChaCha8, the single runner's stream ([`crate::rng::stream`]).
+    ChaCha8,
+    /// Philox4x32-10 ([`crate::rng::Philox`]).
+    Philox,
+}
+
+/// `out[l] = Σ_j term(j, l)` for every lane l < width, summed in the order of
+/// [`crate::problem::dot`] (four interleaved partial sums over the first ⌊dim/4⌋·4 terms, then the
+/// rest), so that a lane's value is bitwise the `dot` of its vectors. `acc` has 4·width entries.
+#[inline]
+pub fn lane_dot(
+    dim: usize,
+    width: usize,
+    acc: &mut [f64],
+    out: &mut [f64],
+    term: impl Fn(usize, usize) -> f64,
+) {
+    let full = dim / 4 * 4;
+    let acc = &mut acc[..4 * width];
+    acc.fill(0.0);
+    for j0 in (0..full).step_by(4) {
+        for (k, a) in acc.chunks_exact_mut(width).enumerate() {
+            for (l, al) in a.iter_mut().enumerate() {
+                *al += term(j0 + k, l);
+            }
+        }
+    }
+    let (a01, a23) = acc.split_at(2 * width);
+    for (l, o) in out[..width].iter_mut().enumerate() {
+        *o = (a01[l] + a01[width + l]) + (a23[l] + a23[width + l]);
+    }
+    for j in full..dim {
+        for (l, o) in out[..width].iter_mut().enumerate() {
+            *o += term(j, l);
+        }
+    }
+}
+
+/// Settings of a batched run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchConfig {
+    /// Seed of every trajectory's generator.
+    pub seed: u64,
+    /// Global index of trajectory 0 (trajectory k uses stream `first_stream + k`).
+    pub first_stream: u64,
+    /// Number of trajectories.
+    pub count: usize,
+    /// Lanes per block (trajectories advanced together by one thread).
+    pub width: usize,
+    /// A trajectory diverges at the first step where some |wⱼ| exceeds this or is NaN.
+    pub diverge_above: f64,
+    /// The generator.
+    pub generator: Generator,
+}
+
+impl BatchConfig {
+    /// `count` trajectories from stream 0 of `seed`, 64 lanes per block, bound 1e100, ChaCha8.
+    pub fn new(seed: u64, count: usize) -> Self {
+        BatchConfig {
+            seed,
+            first_stream: 0,
+            count,
+            width: 64,
+            diverge_above: 1e100,
+            generator: Generator::ChaCha8,
+        }
+    }
+
+    /// Validate, naming the field.
+    pub fn check(&self) -> Result<()> {
+        if self.width == 0 {
+            return Err(Error::invalid("width", "must be >= 1"));
+        }
+        if self.diverge_above.is_nan() || self.diverge_above <= 0.0 {
+            return Err(Error::invalid("diverge_above", "must be > 0"));
+        }
+        if self.first_stream.checked_add(self.count as u64).is_none() {
+            return Err(Error::invalid("count", "stream indices overflow u64"));
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of every trajectory of a batched run (trajectory k at index k).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchResult {
+    /// Parameters per trajectory.
+    pub dim: usize,
+    /// Final parameters, trajectory-major (`params[k·dim + j]`): the last iterate within bounds
+    /// when the trajectory diverged, as the single runner reports it.
+    pub params: Vec<f64>,
+    /// Steps completed per trajectory (excluding the diverging one).
+    pub steps: Vec<usize>,
+    /// The update (1-based) whose iterate was non-finite or beyond the bound, if any.
+    pub diverged_at: Vec<Option<usize>>,
+}
+
+impl BatchResult {
+    /// Final parameters of trajectory `k`.
+    pub fn params(&self, k: usize) -> &[f64] {
+        &self.params[k * self.dim..(k + 1) * self.dim]
+    }
+}
+
+/// The methods the engine runs: full batch, ascent none / gradient / normalized.
+fn check_method(m: &Method) -> Result<()> {
+    if m.sampling != Sampling::Full {
+        return Err(Error::invalid(
+            "method",
+            "the batched engine runs full-batch methods (gd, sam, sam-star, ssam, ssam-star)",
+        ));
+    }
+    if matches!(m.ascent, Ascent::PerExample | Ascent::Random) {
+        return Err(Error::invalid(
+            "method",
+            "the batched engine runs gd, sam, sam-star, ssam and ssam-star",
+        ));
+    }
+    Ok(())
+}
+
+/// Run `cfg.count` trajectories of `steps` updates of `method` with step sizes `sizes` on
+/// `problem`. `init(index, rng, x)` writes the start of trajectory `index` (its global stream
+/// index) into `x`, drawing from that trajectory's generator if it wants a random start.
+/// Blocks of `cfg.width` trajectories run in parallel on rayon's pool.
+pub fn run_batch<P, F>(
+    problem: &P,
+    method: &Method,
+    sizes: StepSizes,
+    steps: usize,
+    cfg: &BatchConfig,
+    init: F,
+) -> Result<BatchResult>
+where
+    P: LaneProblem + ?Sized,
+    F: Fn(u64, &mut dyn rand::RngCore, &mut [f64]) + Sync,
+{
+    check_method(method)?;
+    sizes.check()?;
+    cfg.check()?;
+    Ok(match cfg.generator {
+        Generator::ChaCha8 => {
+            run_with::<P, ChaCha8Rng, F>(problem, method, sizes, steps, cfg, init)
+        }
+        Generator::Philox => run_with::<P, Philox, F>(problem, method, sizes, steps, cfg, init),
+    })
+}
+
+fn run_with<P, R, F>(
+    problem: &P,
+    method: &Method,
+    sizes: StepSizes,
+    steps: usize,
+    cfg: &BatchConfig,
+    init: F,
+) -> BatchResult
+where
+    P: LaneProblem + ?Sized,
+    R: LaneRng,
+    F: Fn(u64, &mut dyn rand::RngCore, &mut [f64]) + Sync,
+{
+    let dim = problem.dim();
+    let width = cfg.width.min(cfg.count.max(1));
+    let blocks = cfg.count.div_ceil(width);
+    let mut result = BatchResult {
+        dim,
+        params: vec![0.0; cfg.count * dim],
+        steps: vec![0; cfg.count],
+        diverged_at: vec![None; cfg.count],
+    };
+    let chunks: Vec<_> = result
+        .params
+        .par_chunks_mut(width * dim)
+        .zip(result.steps.par_chunks_mut(width))
+        .zip(result.diverged_at.par_chunks_mut(width))
+        .enumerate()
+        .collect();
+    debug_assert_eq!(chunks.len(), blocks);
+    chunks.into_par_iter().for_each_init(
+        || Lanes::<R>::new(problem, width),
+        |lanes, (b, ((params, done), diverged))| {
+            let first = b * width;
+            let out = Out {
+                params,
+                steps: done,
+                diverged_at: diverged,
+            };
+            lanes.run(problem, method, sizes, steps, cfg, first, out, &init);
+        },
+    );
+    result
+}
+
+/// Where one block writes its trajectories' outcomes (slices of the result).
+struct Out<'a> {
+    params: &'a mut [f64],
+    steps: &'a mut [usize],
+    diverged_at: &'a mut [Option<usize>],
+}
+
+/// The buffers of one block, allocated once per thread.
+struct Lanes<R> {
+    width: usize,
+    x: Vec<f64>,
+    g: Vec<f64>,
+    w_asc: Vec<f64>,
+    descent: Vec<f64>,
+    scratch: Vec<f64>,
+    /// ‖g‖ and ‖descent‖ per lane; four partial sums per lane for the norms.
+    norm_g: Vec<f64>,
+    norm_d: Vec<f64>,
+    acc: Vec<f64>,
+    /// Block-local trajectory of each slot (slots are reordered as lanes die).
+    slot: Vec<usize>,
+    rngs: Vec<R>,
+    start: Vec<f64>,
+}
+
+impl<R: LaneRng> Lanes<R> {
+    fn new<P: LaneProblem + ?Sized>(problem: &P, width: usize) -> Self {
+        let n = problem.dim() * width;
+        Lanes {
+            width,
+            x: vec![0.0; n],
+            g: vec![0.0; n],
+            w_asc: vec![0.0; n],
+            descent: vec![0.0; n],
+            scratch: vec![0.0; problem.scratch_len(width)],
+            norm_g: vec![0.0; width],
+            norm_d: vec![0.0; width],
+            acc: vec![0.0; 4 * width],
+            slot: Vec::with_capacity(width),
+            rngs: Vec::with_capacity(width),
+            start: vec![0.0; problem.dim()],
+        }
+    }
+
+    /// Add N(0, s²) noise to every entry of `buf` (the first `live` lanes), each lane drawing its
+    /// coordinates in order 0, 1, … as the single runner's oracle does.
+    fn add_noise(rngs: &mut [R], buf: &mut [f64], dim: usize, width: usize, s: f64) {
+        let live = rngs.len();
+        for j in 0..dim {
+            for (b, rng) in buf[j * width..j * width + live]
+                .iter_mut()
+                .zip(rngs.iter_mut())
+            {
+                let z: f64 = StandardNormal.sample(rng);
+                *b += s * z;
+            }
+        }
+    }
+
+    /// ‖v‖ per lane (in `dot`'s order) into `out`, lanes `0..live`.
+    fn norms(v: &[f64], dim: usize, width: usize, live: usize, acc: &mut [f64], out: &mut [f64]) {
+        lane_dot(dim, live, acc, out, |j, l| {
+            let e = v[j * width + l];
+            e * e
+        });
+        out[..live].iter_mut().for_each(|o| *o = o.sqrt());
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run<P, F>(
+        &mut self,
+        problem: &P,
+        method: &Method,
+        sizes: StepSizes,
+        steps: usize,
+        cfg: &BatchConfig,
+        first: usize,
+        out: Out<'_>,
+        init: &F,
+    ) where
+        P: LaneProblem + ?Sized,
+        F: Fn(u64, &mut dyn rand::RngCore, &mut [f64]),
+    {
+        let dim = problem.dim();
+        let w = self.width;
+        let count = out.steps.len();
+        // Starts: slot l holds block-local trajectory l.
+        self.slot.clear();
+        self.rngs.clear();
+        for l in 0..count {
+            let index = cfg.first_stream + (first + l) as u64;
+            let mut rng = R::lane(cfg.seed, index);
+            init(index, &mut rng, &mut self.start);
+            for (j, v) in self.start.iter().enumerate() {
+                self.x[j * w + l] = *v;
+            }
+            self.slot.push(l);
+            self.rngs.push(rng);
+        }
+        let s = method.noise_std;
+        let bound = cfg.diverge_above;
+        let mut live = count;
+        for t in 0..steps {
+            if live == 0 {
+                break;
+            }
+            let (lr, rho) = sizes.at(t, steps);
+            let ascent = if rho == 0.0 {
+                Ascent::None
+            } else {
+                method.ascent
+            };
+            let rngs = &mut self.rngs[..live];
+            let row = |j: usize| j * w..j * w + live;
+            match ascent {
+                Ascent::None => {
+                    problem.grad_lanes(&self.x, w, live, &mut self.descent, &mut self.scratch);
+                    if s > 0.0 {
+                        Self::add_noise(rngs, &mut self.descent, dim, w, s);
+                    }
+                }
+                _ => {
+                    problem.grad_lanes(&self.x, w, live, &mut self.g, &mut self.scratch);
+                    if s > 0.0 {
+                        Self::add_noise(rngs, &mut self.g, dim, w, s);
+                    }
+                    let normalized = ascent == Ascent::Normalized;
+                    if normalized || method.renormalize {
+                        Self::norms(&self.g, dim, w, live, &mut self.acc, &mut self.norm_g);
+                    }
+                    for j in 0..dim {
+                        let (a, x, g) = (&mut self.w_asc[row(j)], &self.x[row(j)], &self.g[row(j)]);
+                        if normalized {
+                            for (((a, x), g), ng) in a.iter_mut().zip(x).zip(g).zip(&self.norm_g) {
+                                let scale = if *ng > 0.0 { rho / ng } else { 0.0 };
+                                *a = x + scale * g;
+                            }
+                        } else {
+                            for ((a, x), g) in a.iter_mut().zip(x).zip(g) {
+                                *a = x + rho * g;
+                            }
+                        }
+                    }
+                    problem.grad_lanes(&self.w_asc, w, live, &mut self.descent, &mut self.scratch);
+                    if s > 0.0 {
+                        Self::add_noise(rngs, &mut self.descent, dim, w, s);
+                    }
+                    if method.renormalize {
+                        Self::norms(&self.descent, dim, w, live, &mut self.acc, &mut self.norm_d);
+                        for j in 0..dim {
+                            let d = &mut self.descent[row(j)];
+                            for ((d, ng), na) in d.iter_mut().zip(&self.norm_g).zip(&self.norm_d) {
+                                *d = if *na > 0.0 {
+                                    ng * (*d * (1.0 / na))
+                                } else {
+                                    0.0
+                                };
+                            }
+                        }
+                    }
+                }
+            }
+            // The new iterate goes into `descent`; a lane that left the bounds keeps its old one.
+            for j in 0..dim {
+                for (d, x) in self.descent[row(j)].iter_mut().zip(&self.x[row(j)]) {
+                    *d = x - lr * *d;
+                }
+            }
+            let mut l = 0;
+            while l < live {
+                let bad = (0..dim).any(|j| {
+                    let v = self.descent[j * w + l];
+                    v.is_nan() || v.abs() > bound
+                });
+                if !bad {
+                    l += 1;
+                    continue;
+                }
+                let k = self.slot[l];
+                for j in 0..dim {
+                    out.params[k * dim + j] = self.x[j * w + l];
+                }
+                out.steps[k] = t;
+                out.diverged_at[k] = Some(t + 1);
+                // The last live lane takes this slot.
+                live -= 1;
+                for j in 0..dim {
+                    self.descent[j * w + l] = self.descent[j * w + live];
+                    self.x[j * w + l] = self.x[j * w + live];
+                }
+                self.slot.swap(l, live);
+                self.rngs.swap(l, live);
+            }
+            std::mem::swap(&mut self.x, &mut self.descent);
+        }
+        for l in 0..live {
+            let k = self.slot[l];
+            for j in 0..dim {
+                out.params[k * dim + j] = self.x[j * w + l];
+            }
+            out.steps[k] = steps;
+        }
+    }
+}

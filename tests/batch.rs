@@ -1,0 +1,329 @@
+//! The batched engine against the single-trajectory runner: for every method it runs (gd, sam,
+//! sam-star, ssam, ssam-star, with and without gradient noise) on the quartic saddle, the ssam24
+//! quadratic (d = 20) and the diagonal network, each trajectory's final iterate, step count and
+//! divergence step are bitwise those of `optim::run` (ChaCha8) or of a `step` loop (Philox); the
+//! results do not depend on the block width or the thread count; the number of allocations of a
+//! run does not depend on its number of steps; bad settings are typed errors.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rand::{Rng, RngCore};
+use samlab::Error;
+use samlab::batch::{BatchConfig, BatchResult, Generator, LaneProblem, run_batch};
+use samlab::data::RegressionData;
+use samlab::optim::{Method, Phase, RunConfig, StepSizes, Workspace, run, step};
+use samlab::problem::{DiagNet, Problem, Quadratic, QuarticSaddle};
+use samlab::rng::Philox;
+
+/// Counts allocations made on a thread while its flag is on.
+struct Counting;
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    static ON: Cell<bool> = const { Cell::new(false) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if ON.with(|c| c.get()) {
+            COUNT.fetch_add(1, Ordering::SeqCst);
+        }
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        if ON.with(|c| c.get()) {
+            COUNT.fetch_add(1, Ordering::SeqCst);
+        }
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+const METHODS: [&str; 6] = ["gd", "sam", "nsam", "sam-star", "ssam", "ssam-star"];
+
+/// A deterministic start per trajectory index: the problem's default ± `spread`·(0.5 + |wⱼ|).
+fn start(base: &[f64], spread: f64, index: u64, x: &mut [f64]) {
+    for (j, (xj, b)) in x.iter_mut().zip(base).enumerate() {
+        let u = ((index as f64 + 1.0) * 0.618_033_988_7 + j as f64 * 0.414_213_562).fract();
+        *xj = b + spread * (2.0 * u - 1.0) * (0.5 + b.abs());
+    }
+}
+
+fn method(name: &str, noise: f64) -> Method {
+    Method::from_name(name, None, false)
+        .unwrap()
+        .with_noise(noise)
+        .unwrap()
+}
+
+/// Each trajectory of `res` equals `optim::run` from the same start on stream (seed, index).
+fn assert_matches_runner(
+    p: &dyn Problem,
+    m: &Method,
+    sizes: StepSizes,
+    steps: usize,
+    cfg: &BatchConfig,
+    spread: f64,
+    res: &BatchResult,
+) {
+    let mut x = vec![0.0; p.dim()];
+    for k in 0..cfg.count {
+        let index = cfg.first_stream + k as u64;
+        start(&p.init(), spread, index, &mut x);
+        let mut rc = RunConfig::new(vec![Phase {
+            method: *m,
+            sizes,
+            steps,
+        }]);
+        rc.seed = cfg.seed;
+        rc.stream = index;
+        rc.record_every = 0;
+        rc.diverge_above = cfg.diverge_above;
+        let single = run(p, &x, &rc);
+        let what = format!("{} {m:?} trajectory {k}", p.name());
+        assert_eq!(res.params(k), &single.params[..], "{what}");
+        assert_eq!(res.steps[k], single.steps, "{what}");
+        assert_eq!(res.diverged_at[k], single.diverged_at, "{what}");
+    }
+}
+
+fn batched<P: LaneProblem + Problem>(
+    p: &P,
+    m: &Method,
+    sizes: StepSizes,
+    steps: usize,
+    cfg: &BatchConfig,
+    spread: f64,
+) -> BatchResult {
+    let base = p.init();
+    run_batch(p, m, sizes, steps, cfg, |index, _rng, x| {
+        start(&base, spread, index, x)
+    })
+    .unwrap()
+}
+
+fn check_all_methods<P: LaneProblem + Problem>(p: &P, lr: f64, rho: f64, noise: f64, steps: usize) {
+    let mut cfg = BatchConfig::new(3, 11);
+    cfg.first_stream = 40;
+    cfg.width = 4;
+    for name in METHODS {
+        let m = method(name, noise);
+        let sizes = StepSizes::constant(lr, rho);
+        let res = batched(p, &m, sizes, steps, &cfg, 1.0);
+        assert_matches_runner(p, &m, sizes, steps, &cfg, 1.0, &res);
+    }
+}
+
+#[test]
+fn quartic_matches_runner_for_every_method() {
+    check_all_methods(&QuarticSaddle::new(), 0.05, 0.2, 0.005, 400);
+    check_all_methods(&QuarticSaddle::new(), 0.05, 0.2, 0.0, 400);
+}
+
+#[test]
+fn quadratic_matches_runner_for_every_method() {
+    let q = Quadratic::ssam24(20, 0.01, 0).unwrap();
+    check_all_methods(&q, 1e-2, 0.5, 1e-4, 200);
+    check_all_methods(&q, 1e-2, 0.5, 0.0, 50);
+}
+
+#[test]
+fn diag_net_matches_runner_for_every_method() {
+    // d = 30 exercises `dot`'s four partial sums and its remainder (30 = 7·4 + 2).
+    let data = RegressionData::generate_sparse(30, 20, 3, 10, 0).unwrap();
+    let net = DiagNet::new(&data, &[0.05]).unwrap();
+    check_all_methods(&net, 0.3, 0.05, 1e-6, 100);
+    check_all_methods(&net, 0.3, 0.05, 0.0, 100);
+}
+
+/// Divergence: a lane that leaves the bound reports the 1-based update and its last iterate
+/// within bounds, like the runner; the other lanes carry on (lanes die at different steps).
+#[test]
+fn diverged_lanes_are_reported_like_the_runner() {
+    let q = QuarticSaddle::new();
+    let mut cfg = BatchConfig::new(1, 40);
+    cfg.width = 8;
+    cfg.diverge_above = 3.0;
+    for name in ["gd", "sam", "ssam-star"] {
+        let m = method(name, 0.05);
+        let sizes = StepSizes::constant(0.45, 0.05);
+        let res = batched(&q, &m, sizes, 300, &cfg, 3.0);
+        let died = res.diverged_at.iter().filter(|d| d.is_some()).count();
+        assert!(
+            died > 0 && died < cfg.count,
+            "{name}: {died} of 40 diverged"
+        );
+        assert_matches_runner(&q, &m, sizes, 300, &cfg, 3.0, &res);
+    }
+    // Non-finite iterates are divergence too, whatever the bound.
+    cfg.diverge_above = f64::INFINITY;
+    let m = method("sam", 0.0);
+    let sizes = StepSizes::constant(5.0, 1.0);
+    let res = batched(&q, &m, sizes, 100, &cfg, 1.0);
+    assert!(res.diverged_at.iter().all(|d| d.is_some()));
+    assert_matches_runner(&q, &m, sizes, 100, &cfg, 1.0, &res);
+}
+
+/// Random starts drawn from the trajectory's own generator (as ssam24 Fig 2 does), with either
+/// generator: each trajectory equals a `step` loop on that generator.
+#[test]
+fn random_starts_match_step_loop_for_both_generators() {
+    let q = QuarticSaddle::new();
+    for generator in [Generator::ChaCha8, Generator::Philox] {
+        let mut cfg = BatchConfig::new(9, 30);
+        cfg.first_stream = 1000;
+        cfg.width = 16;
+        cfg.diverge_above = 1e6;
+        cfg.generator = generator;
+        for name in ["gd", "sam", "sam-star", "ssam"] {
+            let m = method(name, 0.005);
+            let res = run_batch(
+                &q,
+                &m,
+                StepSizes::constant(0.1, 0.4),
+                500,
+                &cfg,
+                |_, rng, x| {
+                    x[0] = rng.random_range(-2.0..=2.0);
+                    x[1] = rng.random_range(-2.0..=2.0);
+                },
+            )
+            .unwrap();
+            for k in 0..cfg.count {
+                let index = cfg.first_stream + k as u64;
+                let mut rng: Box<dyn RngCore> = match generator {
+                    Generator::ChaCha8 => Box::new(samlab::rng::stream(cfg.seed, index)),
+                    Generator::Philox => Box::new(Philox::new(cfg.seed, index)),
+                };
+                let mut x = [rng.random_range(-2.0..=2.0), rng.random_range(-2.0..=2.0)];
+                let mut ws = Workspace::new(2, 1);
+                let mut done = 500;
+                for t in 0..500 {
+                    let prev = x;
+                    step(&q, &m, &mut x, 0.1, 0.4, &mut ws, &mut rng);
+                    if x.iter().any(|v| v.is_nan() || v.abs() > 1e6) {
+                        x = prev;
+                        done = t;
+                        break;
+                    }
+                }
+                assert_eq!(res.params(k), &x[..], "{generator:?} {name} {k}");
+                assert_eq!(res.steps[k], done, "{generator:?} {name} {k}");
+            }
+        }
+    }
+}
+
+/// The same trajectories for block widths 1, 5, 64 and on 1 or 3 threads.
+#[test]
+fn width_and_thread_independence() {
+    let q = Quadratic::ssam24(20, 0.01, 1).unwrap();
+    let m = method("ssam", 1e-4);
+    let sizes = StepSizes::constant(0.05, 0.3);
+    for generator in [Generator::ChaCha8, Generator::Philox] {
+        let mut reference = None;
+        for (width, threads) in [(1, 1), (5, 3), (64, 1), (64, 3)] {
+            let mut cfg = BatchConfig::new(2, 70);
+            cfg.width = width;
+            cfg.generator = generator;
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let res = pool.install(|| batched(&q, &m, sizes, 60, &cfg, 1.0));
+            match &reference {
+                None => reference = Some(res),
+                Some(r) => assert_eq!(r, &res, "{generator:?} width {width}, {threads} threads"),
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_settings_are_typed_errors() {
+    let q = QuarticSaddle::new();
+    let sizes = StepSizes::constant(0.1, 0.1);
+    let field = |r: samlab::Result<BatchResult>| match r {
+        Err(Error::Invalid { field, .. }) => field,
+        other => panic!("expected an invalid-field error, got {other:?}"),
+    };
+    let noop = |_: u64, _: &mut dyn RngCore, _: &mut [f64]| {};
+    let mut cfg = BatchConfig::new(0, 10);
+    cfg.width = 0;
+    assert_eq!(
+        field(run_batch(&q, &method("gd", 0.0), sizes, 5, &cfg, noop)),
+        "width"
+    );
+    let cfg = BatchConfig::new(0, 10);
+    for name in ["1sam", "random"] {
+        let m = Method::from_name(name, None, false).unwrap();
+        assert_eq!(field(run_batch(&q, &m, sizes, 5, &cfg, noop)), "method");
+    }
+    let m = Method::from_name("sgd", Some(1), false).unwrap();
+    assert_eq!(field(run_batch(&q, &m, sizes, 5, &cfg, noop)), "method");
+    let mut cfg = BatchConfig::new(0, 10);
+    cfg.diverge_above = f64::NAN;
+    assert_eq!(
+        field(run_batch(&q, &method("gd", 0.0), sizes, 5, &cfg, noop)),
+        "diverge_above"
+    );
+    let bad = StepSizes::constant(-1.0, 0.1);
+    assert_eq!(
+        field(run_batch(
+            &q,
+            &method("gd", 0.0),
+            bad,
+            5,
+            &BatchConfig::new(0, 1),
+            noop
+        )),
+        "lr"
+    );
+}
+
+/// No allocation per step: a run of 500 steps allocates exactly as often as a run of 5 (the
+/// result, the blocks' buffers), counted on the single worker thread of a one-thread pool.
+#[test]
+fn steps_do_not_allocate() {
+    let data = RegressionData::generate_sparse(30, 20, 3, 0, 0).unwrap();
+    let net = DiagNet::new(&data, &[0.05]).unwrap();
+    let quartic = QuarticSaddle::new();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let mut cfg = BatchConfig::new(0, 100);
+    cfg.width = 32;
+    for name in METHODS {
+        let m = method(name, 1e-6);
+        let sizes = StepSizes::constant(0.01, 0.05);
+        let count = |steps: usize, p: &(dyn Fn(usize) -> BatchResult + Sync)| {
+            pool.install(|| {
+                COUNT.store(0, Ordering::SeqCst);
+                ON.with(|c| c.set(true));
+                std::hint::black_box(p(steps));
+                ON.with(|c| c.set(false));
+                COUNT.load(Ordering::SeqCst)
+            })
+        };
+        let on_net = |steps: usize| batched(&net, &m, sizes, steps, &cfg, 1.0);
+        let on_quartic = |steps: usize| batched(&quartic, &m, sizes, steps, &cfg, 1.0);
+        assert!(count(5, &on_net) > 0, "the counter counts");
+        assert_eq!(
+            count(5, &on_net),
+            count(500, &on_net),
+            "{name} on the diagonal net"
+        );
+        assert_eq!(
+            count(5, &on_quartic),
+            count(500, &on_quartic),
+            "{name} on the quartic"
+        );
+    }
+}
