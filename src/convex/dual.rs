@@ -50,8 +50,7 @@ use faer::linalg::cholesky::llt;
 use faer::{Accum, Mat, MatRef, Par};
 
 use super::{Interpolation, norm, x_times, xt_times};
-use crate::error::{Error, Result};
-use crate::problem::HyperbolicEntropy;
+use crate::error::Result;
 
 /// The relative KKT residual ‖Xβ − y‖/‖y‖ at which [`Interpolation::min_phi`] stops.
 pub const KKT_TOL: f64 = 1e-12;
@@ -342,18 +341,7 @@ impl Interpolation {
     /// residual ≤ [`KKT_TOL`], or earlier, reporting the residual reached.
     pub fn min_phi(&self, alpha: &[f64]) -> Result<PhiSolution> {
         let d = self.d();
-        let alpha = match alpha.len() {
-            1 => vec![alpha[0]; d],
-            l if l == d => alpha.to_vec(),
-            l => {
-                return Err(Error::invalid(
-                    "alpha",
-                    format!("has {l} entries, expected 1 or d = {d}"),
-                ));
-            }
-        };
-        // Validates every αⱼ (finite, > 0), naming alpha[j].
-        HyperbolicEntropy::new(alpha.clone())?;
+        let alpha = crate::problem::hyperbolic::alpha_vector(alpha, d)?;
         let scales = Scales {
             a2: alpha.iter().map(|a| a * a).collect(),
             ln_a2: alpha.iter().map(|a| 2.0 * a.ln()).collect(),

@@ -5,7 +5,7 @@ use ndarray::Array2;
 
 use super::{Batch, Problem, dot};
 use crate::data::RegressionData;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The diagonal linear network on a regression data set.
 #[derive(Clone, Debug)]
@@ -21,19 +21,7 @@ impl DiagNet {
     /// The network on `data` with initialization scale `alpha` (length 1 for a scalar α, or d).
     pub fn new(data: &RegressionData, alpha: &[f64]) -> Result<Self> {
         let d = data.d();
-        let alpha = match alpha.len() {
-            1 => vec![alpha[0]; d],
-            l if l == d => alpha.to_vec(),
-            l => {
-                return Err(Error::invalid(
-                    "alpha",
-                    format!("has {l} entries, expected 1 or d = {d}"),
-                ));
-            }
-        };
-        for (j, a) in alpha.iter().enumerate() {
-            crate::error::positive(&format!("alpha[{j}]"), *a)?;
-        }
+        let alpha = super::hyperbolic::alpha_vector(alpha, d)?;
         Ok(DiagNet {
             x: data.x.as_standard_layout().into_owned(),
             y: data.y.clone(),

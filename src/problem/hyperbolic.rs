@@ -12,6 +12,25 @@ use crate::error::{Error, Result, positive};
 /// from logarithms of β and α (the neglected term is 1/(4x²) ≤ 2.5e-17).
 const LOG_DOMAIN: f64 = 1e8;
 
+/// The scales α of a d-coordinate model from a scalar (one entry) or one entry per coordinate,
+/// every entry finite and > 0; errors name `alpha` or `alpha[j]`.
+pub fn alpha_vector(alpha: &[f64], d: usize) -> Result<Vec<f64>> {
+    let alpha = match alpha.len() {
+        1 => vec![alpha[0]; d],
+        l if l == d => alpha.to_vec(),
+        l => {
+            return Err(Error::invalid(
+                "alpha",
+                format!("has {l} entries, expected 1 or d = {d}"),
+            ));
+        }
+    };
+    for (j, a) in alpha.iter().enumerate() {
+        positive(&format!("alpha[{j}]"), *a)?;
+    }
+    Ok(alpha)
+}
+
 /// The potential φ_α on ℝᵈ (also a [`Problem`] with one example, L = φ_α).
 #[derive(Clone, Debug)]
 pub struct HyperbolicEntropy {
