@@ -32,6 +32,7 @@
 pub mod convex;
 pub mod data;
 pub mod error;
+pub mod flow;
 pub mod io;
 pub mod optim;
 pub mod plot;
