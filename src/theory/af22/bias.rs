@@ -268,17 +268,6 @@ pub fn run_flow(c: &Case, flow: Flow) -> Run {
         coordinates: Coordinates::Log,
         ..FlowConfig::default()
     };
-    let failed = || Run {
-        w: c.net.init(),
-        beta: vec![f64::NAN; c.d],
-        ints: vec![f64::NAN; watch.len()],
-        gap: f64::NAN,
-        sup_beta: f64::NAN,
-        t_end: f64::NAN,
-        loss_rel: f64::NAN,
-        steps: 0,
-        converged: false,
-    };
     match integrate_with(&c.net, flow, &c.net.init(), &watch, &config) {
         Ok(r) => Run {
             beta: c.net.beta(&r.w),
@@ -291,7 +280,17 @@ pub fn run_flow(c: &Case, flow: Flow) -> Run {
             t_end: r.t_end,
             steps: r.stats.steps,
         },
-        Err(_) => failed(),
+        Err(_) => Run {
+            w: c.net.init(),
+            beta: vec![f64::NAN; c.d],
+            ints: vec![f64::NAN; watch.len()],
+            gap: f64::NAN,
+            sup_beta: f64::NAN,
+            t_end: f64::NAN,
+            loss_rel: f64::NAN,
+            steps: 0,
+            converged: false,
+        },
     }
 }
 
