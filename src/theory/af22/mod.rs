@@ -1,7 +1,11 @@
 //! The af22 statements (Andriushchenko & Flammarion 2022) as checks, and the instance builders
 //! they share: random quadratics with a prescribed spectrum (β, µ exact), the shared-linear
-//! families (β, µ, σ² exact), and points and directions drawn from an instance's seed.
+//! families (β, µ, σ² exact), and points and directions drawn from an instance's seed. The
+//! implicit-bias statements of Section 4 (flows on the diagonal network) share [`bias`].
 
+pub mod appb3;
+pub mod bias;
+pub mod implicit;
 mod lem13;
 mod lem14;
 mod lem16;
@@ -27,7 +31,7 @@ use crate::rng::stream;
 
 /// The af22 checks, in report order.
 pub fn checks() -> Vec<Box<dyn Check>> {
-    vec![
+    let mut v: Vec<Box<dyn Check>> = vec![
         Box::new(lem7::Lem7),
         Box::new(lem8::Lem8Descent),
         Box::new(lem8::Lem8Pl),
@@ -52,7 +56,11 @@ pub fn checks() -> Vec<Box<dyn Check>> {
         Box::new(thm18::Thm18Pl),
         Box::new(thm2::Thm2),
         Box::new(thm2::Thm2Pl),
-    ]
+    ];
+    v.extend(implicit::checks());
+    v.push(Box::new(appb3::Thm1));
+    v.push(Box::new(appb3::AppB3));
+    v
 }
 
 /// A log-uniform map of t ∈ [0, 1] onto [lo, hi].
