@@ -13,6 +13,17 @@ pub fn stream(seed: u64, index: u64) -> ChaCha8Rng {
     rng
 }
 
+/// A stream index named by a label: the 64-bit FNV-1a hash of its bytes. A task keyed by its name
+/// (a check id, a spec) keeps its stream when other tasks are added, removed or reordered.
+pub fn label_index(label: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in label.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
 /// Philox4x32-10 (Salmon et al., SC 2011), a counter-based generator: block `k` of stream
 /// `index` under `seed` is the 10-round Philox bijection of the 128-bit counter (k, index) under
 /// the 64-bit key `seed`. Every (seed, index, k) is a distinct counter, so no two streams

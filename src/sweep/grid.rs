@@ -174,11 +174,7 @@ impl SweepSpec {
 
     /// The 64-bit FNV-1a hash of [`SweepSpec::canonical`], as 16 hex digits.
     pub fn hash(&self) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in self.canonical.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        let h = crate::rng::label_index(&self.canonical);
         format!("{h:016x}")
     }
 

@@ -198,7 +198,8 @@ pub enum Mode {
 pub struct Ctx {
     /// Quick or full.
     pub mode: Mode,
-    /// Master seed; check k draws from stream (seed, k).
+    /// Master seed; a check draws from stream (seed, FNV-1a hash of its id) ([`crate::rng::label_index`]),
+    /// so its instances do not depend on which other checks exist or run.
     pub seed: u64,
 }
 
@@ -265,9 +266,9 @@ pub struct Verdict {
     pub seconds: f64,
 }
 
-fn draw_instances(check: &dyn Check, ctx: &Ctx, index: u64) -> Vec<Instance> {
+fn draw_instances(check: &dyn Check, ctx: &Ctx) -> Vec<Instance> {
     let k = check.dims();
-    let mut rng = stream(ctx.seed, index);
+    let mut rng = stream(ctx.seed, crate::rng::label_index(check.id()));
     let mut out = Vec::new();
     // The corners of the cube (capped at 2^6), where the conditions hold with equality.
     let corners = 1usize << k.min(6);
@@ -293,9 +294,9 @@ fn draw_instances(check: &dyn Check, ctx: &Ctx, index: u64) -> Vec<Instance> {
 
 /// Run one check: evaluate its instances in parallel (the result does not depend on the thread
 /// count), refine the worst ones by a pattern search, and fold everything into a verdict.
-pub fn run_check(check: &dyn Check, ctx: &Ctx, index: u64) -> Verdict {
+pub fn run_check(check: &dyn Check, ctx: &Ctx) -> Verdict {
     let t0 = Instant::now();
-    let instances = draw_instances(check, ctx, index);
+    let instances = draw_instances(check, ctx);
     let mut evaluated: Vec<(Instance, Observation)> = instances
         .into_par_iter()
         .map(|i| {
