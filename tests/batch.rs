@@ -5,10 +5,6 @@
 //! results do not depend on the block width or the thread count; the number of allocations of a
 //! run does not depend on its number of steps; bad settings are typed errors.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use rand::{Rng, RngCore};
 use samlab::Error;
 use samlab::batch::{BatchConfig, BatchResult, Generator, LaneProblem, run_batch};
@@ -17,33 +13,9 @@ use samlab::optim::{Method, Phase, RunConfig, StepSizes, Workspace, run, step};
 use samlab::problem::{DiagNet, Problem, Quadratic, QuarticSaddle};
 use samlab::rng::Philox;
 
-/// Counts allocations made on a thread while its flag is on.
-struct Counting;
-static COUNT: AtomicUsize = AtomicUsize::new(0);
-thread_local! {
-    static ON: Cell<bool> = const { Cell::new(false) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if ON.with(|c| c.get()) {
-            COUNT.fetch_add(1, Ordering::SeqCst);
-        }
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if ON.with(|c| c.get()) {
-            COUNT.fetch_add(1, Ordering::SeqCst);
-        }
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
-#[global_allocator]
-static A: Counting = Counting;
+#[path = "common/alloc.rs"]
+mod alloc_count;
+use alloc_count::allocations;
 
 const METHODS: [&str; 6] = ["gd", "sam", "nsam", "sam-star", "ssam", "ssam-star"];
 
@@ -304,13 +276,7 @@ fn steps_do_not_allocate() {
         let m = method(name, 1e-6);
         let sizes = StepSizes::constant(0.01, 0.05);
         let count = |steps: usize, p: &(dyn Fn(usize) -> BatchResult + Sync)| {
-            pool.install(|| {
-                COUNT.store(0, Ordering::SeqCst);
-                ON.with(|c| c.set(true));
-                std::hint::black_box(p(steps));
-                ON.with(|c| c.set(false));
-                COUNT.load(Ordering::SeqCst)
-            })
+            pool.install(|| allocations(|| std::hint::black_box(p(steps))).0)
         };
         let on_net = |steps: usize| batched(&net, &m, sizes, steps, &cfg, 1.0);
         let on_quartic = |steps: usize| batched(&quartic, &m, sizes, steps, &cfg, 1.0);

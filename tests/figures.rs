@@ -3,15 +3,13 @@
 
 use samlab::plot::read_csv;
 
+#[path = "common/figures.rs"]
+mod common;
+use common::column;
+
 #[path = "../examples/af22_fig6.rs"]
 #[allow(dead_code)]
 mod af22_fig6;
-
-fn column(cols: &[String], name: &str) -> usize {
-    cols.iter()
-        .position(|c| c == name)
-        .unwrap_or_else(|| panic!("column {name}"))
-}
 
 #[test]
 fn af22_fig6_one_sam_generalizes_better_than_erm() {

@@ -4,6 +4,10 @@
 use std::f64::consts::PI;
 use std::path::Path;
 
+#[path = "common/figures.rs"]
+mod common;
+use common::{assert_written, column};
+
 use samlab::plot::read_csv;
 
 #[path = "../examples/af22_fig14.rs"]
@@ -17,18 +21,6 @@ mod af22_fig15;
 #[path = "../examples/af22_fig5.rs"]
 #[allow(dead_code)]
 mod af22_fig5;
-
-fn column(cols: &[String], name: &str) -> usize {
-    cols.iter()
-        .position(|c| c == name)
-        .unwrap_or_else(|| panic!("column {name}"))
-}
-
-fn assert_written(dir: &Path, stem: &str) {
-    for ext in ["png", "svg", "csv"] {
-        assert!(dir.join(format!("{stem}.{ext}")).exists(), "{stem}.{ext}");
-    }
-}
 
 fn fig14_args(dir: &Path) -> af22_fig14::Args {
     af22_fig14::Args {

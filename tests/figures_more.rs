@@ -4,6 +4,10 @@
 
 use std::path::Path;
 
+#[path = "common/figures.rs"]
+mod common;
+use common::{assert_written, column, setting};
+
 use samlab::plot::read_csv;
 
 #[path = "../examples/af22_fig7.rs"]
@@ -17,26 +21,6 @@ mod af22_fig13;
 #[path = "../examples/ssam24_fig2_basin.rs"]
 #[allow(dead_code)]
 mod ssam24_fig2_basin;
-
-fn column(cols: &[String], name: &str) -> usize {
-    cols.iter()
-        .position(|c| c == name)
-        .unwrap_or_else(|| panic!("column {name}"))
-}
-
-fn setting<'a>(settings: &'a [(String, String)], key: &str) -> &'a str {
-    &settings
-        .iter()
-        .find(|(k, _)| k == key)
-        .unwrap_or_else(|| panic!("setting {key}"))
-        .1
-}
-
-fn assert_written(dir: &Path, stem: &str) {
-    for ext in ["png", "svg", "csv"] {
-        assert!(dir.join(format!("{stem}.{ext}")).exists(), "{stem}.{ext}");
-    }
-}
 
 #[test]
 fn af22_fig7_sam_has_fewer_effective_kinks_than_erm() {

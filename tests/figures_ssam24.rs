@@ -5,6 +5,10 @@
 use samlab::plot::read_csv;
 use samlab::problem::{Quadratic, sym_eigenvalues};
 
+#[path = "common/figures.rs"]
+mod common;
+use common::{assert_written, column, setting};
+
 #[path = "../examples/ssam24_fig1.rs"]
 #[allow(dead_code)]
 mod ssam24_fig1;
@@ -15,26 +19,6 @@ mod ssam24_fig6;
 #[path = "../examples/ssam24_fig7.rs"]
 #[allow(dead_code)]
 mod ssam24_fig7;
-
-fn column(cols: &[String], name: &str) -> usize {
-    cols.iter()
-        .position(|c| c == name)
-        .unwrap_or_else(|| panic!("column {name}"))
-}
-
-fn setting<'a>(settings: &'a [(String, String)], key: &str) -> &'a str {
-    &settings
-        .iter()
-        .find(|(k, _)| k == key)
-        .unwrap_or_else(|| panic!("setting {key}"))
-        .1
-}
-
-fn assert_outputs(dir: &std::path::Path, stem: &str) {
-    for ext in ["png", "svg", "csv"] {
-        assert!(dir.join(format!("{stem}.{ext}")).exists(), "{stem}.{ext}");
-    }
-}
 
 #[test]
 fn ssam24_fig1_unnormalized_sam_is_slowed_at_the_saddle() {
@@ -50,7 +34,7 @@ fn ssam24_fig1_unnormalized_sam_is_slowed_at_the_saddle() {
         quick: true,
     };
     let finals = ssam24_fig1::run_figure(&args).unwrap();
-    assert_outputs(dir.path(), "ssam24_fig1");
+    assert_written(dir.path(), "ssam24_fig1");
     let (settings, cols, rows) = read_csv(&dir.path().join("ssam24_fig1.csv")).unwrap();
     assert_eq!(setting(&settings, "steps"), "12000");
     let every: usize = setting(&settings, "record_every").parse().unwrap();
@@ -140,7 +124,7 @@ fn ssam24_fig6_stationary_loss_matches_the_closed_form() {
         quick: true,
     };
     let summary = ssam24_fig6::run_figure(&args).unwrap();
-    assert_outputs(dir.path(), "ssam24_fig6");
+    assert_written(dir.path(), "ssam24_fig6");
     let (settings, cols, rows) = read_csv(&dir.path().join("ssam24_fig6.csv")).unwrap();
     assert_eq!(setting(&settings, "steps"), "100000");
     assert_eq!(setting(&settings, "streams"), "16");
@@ -182,7 +166,7 @@ fn ssam24_fig7_sam_stationary_loss_below_sgd() {
         quick: true,
     };
     let (summary, cf_sgd, cf_sam) = ssam24_fig7::run_figure(&args).unwrap();
-    assert_outputs(dir.path(), "ssam24_fig7");
+    assert_written(dir.path(), "ssam24_fig7");
     let (settings, cols, rows) = read_csv(&dir.path().join("ssam24_fig7.csv")).unwrap();
     assert_eq!(setting(&settings, "steps"), "120000");
     assert_eq!(setting(&settings, "window"), "40000");

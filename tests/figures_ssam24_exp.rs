@@ -4,13 +4,17 @@
 //! stationary error against its Lyapunov series, and coupled steps that do not allocate (a
 //! counting allocator, on for this thread only while steps run).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use samlab::optim::coupled::{Coupled, Rule, neighbour_quadratic};
 use samlab::plot::read_csv;
 use samlab::problem::{Logistic, Problem, Quadratic};
+
+#[path = "common/figures.rs"]
+mod common;
+use common::{assert_written, column};
+
+#[path = "common/alloc.rs"]
+mod alloc_count;
+use alloc_count::allocations;
 
 #[path = "../examples/ssam24_ratio.rs"]
 #[allow(dead_code)]
@@ -21,45 +25,6 @@ mod ssam24_rem9;
 #[path = "../examples/ssam24_stability.rs"]
 #[allow(dead_code)]
 mod ssam24_stability;
-
-struct Counting;
-static COUNT: AtomicUsize = AtomicUsize::new(0);
-thread_local! {
-    static ON: Cell<bool> = const { Cell::new(false) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if ON.with(|c| c.get()) {
-            COUNT.fetch_add(1, Ordering::SeqCst);
-        }
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if ON.with(|c| c.get()) {
-            COUNT.fetch_add(1, Ordering::SeqCst);
-        }
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
-#[global_allocator]
-static A: Counting = Counting;
-
-fn column(cols: &[String], name: &str) -> usize {
-    cols.iter()
-        .position(|c| c == name)
-        .unwrap_or_else(|| panic!("column {name}"))
-}
-
-fn assert_outputs(dir: &std::path::Path, stem: &str) {
-    for ext in ["png", "svg", "csv"] {
-        assert!(dir.join(format!("{stem}.{ext}")).exists(), "{stem}.{ext}");
-    }
-}
 
 #[test]
 fn coupled_steps_do_not_allocate() {
@@ -74,20 +39,13 @@ fn coupled_steps_do_not_allocate() {
             let w0 = vec![0.5; s.dim()];
             let mut c =
                 Coupled::new(s, s2, &w0, rule, 0.05, 0.1, samlab::rng::stream(0, 0)).unwrap();
-            COUNT.store(0, Ordering::SeqCst);
-            ON.with(|f| f.set(true));
-            for _ in 0..100 {
-                c.step();
-            }
-            let d = c.distance();
-            ON.with(|f| f.set(false));
-            assert_eq!(
-                COUNT.load(Ordering::SeqCst),
-                0,
-                "{} {}",
-                s.name(),
-                rule.name()
-            );
+            let (count, d) = allocations(|| {
+                for _ in 0..100 {
+                    c.step();
+                }
+                c.distance()
+            });
+            assert_eq!(count, 0, "{} {}", s.name(), rule.name());
             assert!(d.is_finite() && d > 0.0);
         }
     }
@@ -112,7 +70,7 @@ fn ssam24_ratio_assumption1_holds_on_convex_problems_not_on_the_saddle() {
         quick: true,
     };
     let curves = ssam24_ratio::run_figure(&args).unwrap();
-    assert_outputs(dir.path(), "ssam24_ratio");
+    assert_written(dir.path(), "ssam24_ratio");
     let (_, cols, rows) = read_csv(&dir.path().join("ssam24_ratio.csv")).unwrap();
     assert_eq!(curves.len(), 3 * 4);
     let per_curve = curves[0].points.len();
@@ -164,7 +122,7 @@ fn ssam24_stability_measured_below_the_bounds() {
         quick: true,
     };
     let fams = ssam24_stability::run_figure(&args).unwrap();
-    assert_outputs(dir.path(), "ssam24_stability");
+    assert_written(dir.path(), "ssam24_stability");
     let (settings, cols, rows) = read_csv(&dir.path().join("ssam24_stability.csv")).unwrap();
     let epochs: usize = settings
         .iter()
@@ -222,7 +180,7 @@ fn ssam24_rem9_error_rises_with_the_same_example_and_dips_with_fresh_noise() {
         quick: true,
     };
     let out = ssam24_rem9::run_figure(&args).unwrap();
-    assert_outputs(dir.path(), "ssam24_rem9");
+    assert_written(dir.path(), "ssam24_rem9");
     let (_, _, rows) = read_csv(&dir.path().join("ssam24_rem9.csv")).unwrap();
     assert_eq!(rows.len(), 2 * 7);
     assert!(rows.iter().all(|r| r.iter().all(|v| v.is_finite())));

@@ -5,23 +5,13 @@
 
 use samlab::plot::read_csv;
 
+#[path = "common/figures.rs"]
+mod common;
+use common::{column, setting};
+
 #[path = "../examples/ssam24_fig2.rs"]
 #[allow(dead_code)]
 mod ssam24_fig2;
-
-fn column(cols: &[String], name: &str) -> usize {
-    cols.iter()
-        .position(|c| c == name)
-        .unwrap_or_else(|| panic!("column {name}"))
-}
-
-fn setting<'a>(settings: &'a [(String, String)], key: &str) -> &'a str {
-    &settings
-        .iter()
-        .find(|(k, _)| k == key)
-        .unwrap_or_else(|| panic!("setting {key}"))
-        .1
-}
 
 #[test]
 fn ssam24_fig2_sgd_succeeds_at_small_learning_rates() {
