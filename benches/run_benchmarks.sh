@@ -60,6 +60,10 @@ for b in batch scaling; do
     echo "== cargo bench --bench $b -- --noplot" >&2
     cargo bench --bench $b -- --noplot >&2
 done
+# the flows print their solver statistics (steps, rejections, evaluations) once per case
+echo "== cargo bench --bench flows -- --noplot" >&2
+rm -rf "$CRITROOT/flow_to_convergence"
+cargo bench --bench flows -- --noplot | tee "$TARGET/bench-flows.txt" >&2
 
 # (d) the Fig 2 sweep on the paper's learning-rate grid with FIG2_STARTS starts per cell
 echo "== ssam24_fig2 --lrs 100 --starts $FIG2_STARTS (timed)" >&2
@@ -82,7 +86,7 @@ export FIG2_SECONDS FIG2_CPU FIG2_STARTS
 export SAMLAB_PEAK_GFLOPS=${SAMLAB_PEAK_GFLOPS-}
 
 # (e) the report
-export CRIT CRITROOT NUMPY_JSON OUT load_before load_after numpy_env_note
+export CRIT CRITROOT TARGET NUMPY_JSON OUT load_before load_after numpy_env_note
 export NPROC=$(nproc)
 export CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 export CPU_MHZ=$(grep -m1 'cpu MHz' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
@@ -94,7 +98,7 @@ export GIT_DIRTY=$(git status --porcelain -- src Cargo.toml benches examples 2>/
 export DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 "$PY" - <<'PYEOF'
-import json, os
+import json, os, re
 
 crit, out = os.environ["CRIT"], os.environ["OUT"]
 np_runs = [json.load(open(os.environ["NUMPY_JSON"] + f".{k}")) for k in (1, 2)]
@@ -393,6 +397,29 @@ in the implementation, not a hardware bound"""
 else:
     md += "\nEvery method meets the 100× goal.\n"
 
+# ----- flows to convergence: criterion ids of benches/flows.rs, statistics from its printout -----
+flow_rows = []
+for line in open(os.path.join(os.environ["TARGET"], "bench-flows.txt")):
+    m = re.match(r"^(\w+)_d(\d+)_n(\d+)_a([\d.]+): t_end (\S+), L (\S+), (\d+) steps, (\d+) rejected, (\d+) evaluations", line)
+    if not m:
+        continue
+    name, d_, n_, a_, tend, loss, steps, rej, evals = m.groups()
+    bid = f"{name}_d{d_}_n{n_}_a{a_}"
+    secs = est("flow_to_convergence", bid) / 1e9
+    flow_rows.append(f"| {'n-SAM' if name == 'nsam' else '1-SAM'} | {d_} | {n_} | {a_} | {float(tend):.3g} | {int(steps):,} ({int(rej):,}) | {int(evals):,} | {secs:.3g} s |")
+flows_md = f"""
+## Flows to convergence (af22 Section 4)
+
+`benches/flows.rs` (criterion mean of 10 runs): one n-SAM or 1-SAM flow (ρ = 0.1) on the diagonal
+network, integrated by DOP853 (rtol 1e-10, atol 1e-14) from w₊ = w₋ = α until L ≤ 1e-12, carrying
+every af22 integral (1 + 4d extra components) under the same error control; data from
+`RegressionData::generate_sparse(d, n, 3, 0, 0)`. The small-α flows are slow in the last approach
+(L from 1e-4 to 1e-12), not on the plateau.
+
+| flow | d | n | α | t_end | steps (rejected) | evaluations | wall time |
+|---|---:|---:|---:|---:|---:|---:|---:|
+""" + "\n".join(flow_rows) + "\n"
+
 md += f"""
 ### Roofline
 
@@ -414,6 +441,7 @@ whose reductions are latency-bound, and 1-SAM is sequential over examples.)
 |---|---|---:|---:|---:|---:|---:|---:|
 """ + "\n".join(roof) + f"""
 {ssam24_md}
+{flows_md}
 ## Machine and versions
 
 - CPU: {os.environ['CPU_MODEL']}, {os.environ['CPU_MHZ']} MHz, `nproc` = {os.environ['NPROC']}; flags: {os.environ['CPU_FLAGS'].strip()}
