@@ -399,18 +399,21 @@ else:
 
 # ----- flows to convergence: criterion ids of benches/flows.rs, statistics from its printout -----
 flow_rows = []
-for line in open(os.path.join(os.environ["TARGET"], "bench-flows.txt")):
+import datetime
+flows_txt = os.path.join(os.environ["TARGET"], "bench-flows.txt")
+flows_at = datetime.datetime.fromtimestamp(os.path.getmtime(flows_txt), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+for line in open(flows_txt):
     m = re.match(r"^(\w+)_d(\d+)_n(\d+)_a([\d.]+): t_end (\S+), L (\S+), (\d+) steps, (\d+) rejected, (\d+) evaluations", line)
     if not m:
         continue
     name, d_, n_, a_, tend, loss, steps, rej, evals = m.groups()
     bid = f"{name}_d{d_}_n{n_}_a{a_}"
-    secs = est("flow_to_convergence", bid) / 1e9
+    secs = est("flow_to_convergence", bid)[0] / 1e9
     flow_rows.append(f"| {'n-SAM' if name == 'nsam' else '1-SAM'} | {d_} | {n_} | {a_} | {float(tend):.3g} | {int(steps):,} ({int(rej):,}) | {int(evals):,} | {secs:.3g} s |")
 flows_md = f"""
 ## Flows to convergence (af22 Section 4)
 
-`benches/flows.rs` (criterion mean of 10 runs): one n-SAM or 1-SAM flow (ρ = 0.1) on the diagonal
+`benches/flows.rs` (criterion mean of 10 runs; measured {flows_at}): one n-SAM or 1-SAM flow (ρ = 0.1) on the diagonal
 network, integrated by DOP853 (rtol 1e-10, atol 1e-14) from w₊ = w₋ = α until L ≤ 1e-12, carrying
 every af22 integral (1 + 4d extra components) under the same error control; data from
 `RegressionData::generate_sparse(d, n, 3, 0, 0)`. The small-α flows are slow in the last approach
