@@ -337,7 +337,7 @@ Sections: [the af22 diagonal network](#one-optimizer-step-on-the-af22-diagonal-n
 samlab vs NumPy, roofline); [the ssam24 problems with gradient noise](#ssam24-problems-with-gradient-noise)
 (quartic saddle: trajectory-steps per second per core, single runner vs batched engine vs NumPy
 vectorized over starts; the full Fig 2 sweep; the d = 20 quadratic of Fig 6); [scaling with d and
-n](#scaling-with-d-and-n); [machine and versions](#machine-and-versions).
+n](#scaling-with-d-and-n); [flows to convergence](#flows-to-convergence-af22-section-4); [machine and versions](#machine-and-versions).
 
 ## One optimizer step on the af22 diagonal network
 
