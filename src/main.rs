@@ -54,7 +54,7 @@ enum Command {
         /// A few seconds a check (the default).
         #[arg(long)]
         quick: bool,
-        /// Write the JSON report to FILE.
+        /// Write the JSON report to FILE (`-`: print it to stdout instead of the table).
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
         /// Print the theorem table as Markdown instead of the plain table.

@@ -95,7 +95,10 @@ pub fn verify(args: &Args) -> Result<()> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    if args.markdown {
+    let json_to_stdout = args.json.as_deref() == Some(std::path::Path::new("-"));
+    if json_to_stdout {
+        // The JSON report alone on stdout (below).
+    } else if args.markdown {
         print!("{}", markdown(&verdicts));
     } else {
         println!(
@@ -142,12 +145,12 @@ pub fn verify(args: &Args) -> Result<()> {
     }
     if let Some(file) = &args.json {
         let doc = json!({ "format": "samlab-verify-v1", "version": env!("CARGO_PKG_VERSION"), "checks": verdicts });
-        write_atomic(
-            file,
-            serde_json::to_string_pretty(&doc)
-                .expect("serializable")
-                .as_bytes(),
-        )?;
+        let text = serde_json::to_string_pretty(&doc).expect("serializable");
+        if json_to_stdout {
+            println!("{text}");
+        } else {
+            write_atomic(file, text.as_bytes())?;
+        }
     }
     if let Some(dir) = &args.save_worst {
         std::fs::create_dir_all(dir).map_err(|source| Error::Write {

@@ -335,6 +335,16 @@ fn verify_reports_json_and_rejects_unknown_ids() {
     ] {
         assert!(!c[key].is_null(), "missing {key}");
     }
+    // `--json -` prints the report alone on stdout and writes no file named `-`.
+    let o = Command::new(env!("CARGO_BIN_EXE_samlab"))
+        .args(["verify", "af22.lem7", "--json", "-", "--threads", "1"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run samlab");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("stdout is the JSON report");
+    assert_eq!(v["checks"][0]["id"], "af22.lem7");
+    assert!(!dir.path().join("-").exists());
     let o = samlab(&["verify", "af22.nope"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("af22.lem7"));
