@@ -195,7 +195,7 @@ pub struct Run {
     pub w: Vec<f64>,
     /// Final β = w₊² − w₋² (the limit β∞ to the flow's tolerance).
     pub beta: Vec<f64>,
-    /// The integrals (see [`DiagNetIntegrals`]; name them with [`Run::parts`]).
+    /// The integrals (see [`DiagNetIntegrals`]; name them with [`Run::part`]).
     pub ints: Vec<f64>,
     /// min over every evaluated point and coordinate of (I_1SAM − I_nSAM)/I_1SAM.
     pub gap: f64,
