@@ -34,6 +34,9 @@ pub mod convex;
 pub mod data;
 pub mod error;
 pub mod flow;
+#[cfg(feature = "torch")]
+pub mod gpu;
+pub mod images;
 pub mod io;
 pub mod optim;
 pub mod plot;

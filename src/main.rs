@@ -1,4 +1,5 @@
-//! The `samlab` command line: `run` an experiment spec, `sweep` a grid of them, generate `data`. Every user error is
+//! The `samlab` command line: `run` an experiment spec, `sweep` a grid of them, `verify` the papers'
+//! statements, `train` a deep network (feature `torch`), generate `data`. Every user error is
 //! printed as one line naming the file and field, with exit code 2.
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use samlab::sweep::{Shard, ShardRun, SweepSpec};
 use samlab::theory::Mode;
 use serde_json::{Value, json};
 
+mod train;
 mod verify;
 
 #[derive(Parser)]
@@ -73,6 +75,8 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         save_worst: Option<PathBuf>,
     },
+    /// Train a deep network with methods of the SAM family (feature `torch`).
+    Train(Box<train::TrainArgs>),
     /// Generate a data set.
     #[command(subcommand)]
     Data(DataCommand),
@@ -143,6 +147,7 @@ fn main() -> ExitCode {
     let res = match cli.command {
         Command::Run { spec, json, quiet } => run(&spec, json.as_deref(), quiet),
         Command::Sweep(args) => sweep(args),
+        Command::Train(args) => train::train(*args),
         Command::Verify {
             ids,
             full,
