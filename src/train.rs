@@ -19,12 +19,16 @@ pub struct TrainArgs {
     /// Methods, comma separated: sgd, sam, msam, 1sam, sam-star, ssam, ssam-star, random.
     #[arg(long, default_value = "sgd,sam,ssam")]
     methods: String,
-    /// Ascent chunk size m (m-SAM); default: the whole batch.
+    /// Chunk size m of `msam` (one ascent per m examples); the other methods ascend once per batch
+    /// (`1sam`: once per example).
     #[arg(long)]
     m: Option<usize>,
     /// SAM radius ρ.
     #[arg(long, default_value_t = 0.05)]
     rho: f64,
+    /// Move ρ linearly to this value over the run (default: constant ρ).
+    #[arg(long)]
+    rho_end: Option<f64>,
     /// Learning rate.
     #[arg(long, default_value_t = 0.05)]
     lr: f64,
@@ -130,14 +134,11 @@ pub fn train(args: TrainArgs) -> Result<()> {
             let cfg = TrainConfig {
                 model: args.model.clone(),
                 method: method.to_string(),
-                m: if *method == "sgd" || *method == "1sam" {
-                    None
-                } else {
-                    args.m
-                },
+                m: if *method == "msam" { args.m } else { None },
                 lr: args.lr,
                 cosine: args.cosine,
                 rho: args.rho,
+                rho_end: args.rho_end,
                 momentum: args.momentum,
                 weight_decay: args.weight_decay,
                 batch: args.batch,

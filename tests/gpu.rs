@@ -42,8 +42,13 @@ fn tch_optimizers_reproduce_the_cpu_engine_to_1e12() {
     let data = RegressionData::generate_sparse(30, 20, 3, 10, 0).unwrap();
     let net = DiagNet::new(&data, &[0.05]).unwrap();
     let (n, d) = (net.n_examples(), net.d());
-    let x = Tensor::from_slice(net.x().as_slice().unwrap()).view([n as i64, d as i64]);
-    let y = Tensor::from_slice(net.y());
+    // SAMLAB_TEST_DEVICE=cuda runs the comparison on a GPU (f64 there too).
+    let dev =
+        samlab::gpu::device(&std::env::var("SAMLAB_TEST_DEVICE").unwrap_or("cpu".into())).unwrap();
+    let x = Tensor::from_slice(net.x().as_slice().unwrap())
+        .view([n as i64, d as i64])
+        .to_device(dev);
+    let y = Tensor::from_slice(net.y()).to_device(dev);
     // (CPU name, deep-network name, chunk size)
     let cases = [
         ("gd", "sgd", None),
@@ -73,7 +78,9 @@ fn tch_optimizers_reproduce_the_cpu_engine_to_1e12() {
             .collect();
         let mut ws = Workspace::new(net.dim(), n);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-        let w = Tensor::from_slice(&net.init()).set_requires_grad(true);
+        let w = Tensor::from_slice(&net.init())
+            .to_device(dev)
+            .set_requires_grad(true);
         let mut opt = Optimizer::new(
             vec![w.shallow_clone()],
             vec![],
@@ -91,7 +98,7 @@ fn tch_optimizers_reproduce_the_cpu_engine_to_1e12() {
             }
             opt.step(n, |_, s, l| diag_loss(&x, &y, &w, d as i64, s, l), lr, rho)
                 .unwrap();
-            let w_gpu: Vec<f64> = Vec::try_from(&w.detach()).unwrap();
+            let w_gpu: Vec<f64> = Vec::try_from(&w.detach().to_device(Device::Cpu)).unwrap();
             let err = rel(&w_cpu, &w_gpu);
             worst = worst.max(err);
             assert!(
@@ -305,6 +312,8 @@ fn sam_and_ssam_learn_the_real_digits() {
     for method in ["sgd", "sam", "ssam"] {
         let cfg = TrainConfig {
             method: method.into(),
+            // SSAM with ρ decaying linearly to 0 over the run (the CPU engine's Schedule::Linear).
+            rho_end: (method == "ssam").then_some(0.0),
             epochs: 4,
             batch: 64,
             sharpness_examples: 256,
@@ -322,6 +331,13 @@ fn sam_and_ssam_learn_the_real_digits() {
             last.sharpness.is_finite() && last.sharpness >= -1e-3,
             "{method}"
         );
+        if method == "ssam" {
+            let steps = 4 * 1438usize.div_ceil(64);
+            let expected = 0.05 * (1.0 - (steps - 1) as f64 / steps as f64);
+            assert!((last.rho - expected).abs() < 1e-15, "{} vs {expected}", last.rho);
+        } else {
+            assert_eq!(last.rho, 0.05);
+        }
         if method == "sgd" {
             assert!(last.gamma_mean.is_nan());
         } else {
@@ -332,7 +348,7 @@ fn sam_and_ssam_learn_the_real_digits() {
             samlab::gpu::train(&cfg, &split.train, &split.test, Device::Cpu, |_| {}).unwrap();
         let strip = |r: &samlab::gpu::EpochRecord| {
             let mut v = r.values();
-            v[8] = 0.0;
+            v[8] = 0.0; // images per second
             v.map(f64::to_bits)
         };
         assert!(

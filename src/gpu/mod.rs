@@ -20,19 +20,20 @@ use tch::Device;
 use crate::error::{Error, Result};
 
 /// Load libtorch's CUDA library when the binary was linked without it (a CPU-only link, or a
-/// linker that dropped the unused library); returns whether CUDA is then available.
+/// linker that dropped the unused library); returns whether CUDA is then available. The library
+/// must be loaded before libtorch is first asked about CUDA: libtorch caches that answer.
 fn load_cuda() -> bool {
-    if tch::Cuda::is_available() {
-        return true;
-    }
-    for name in [c"libtorch_cuda.so"] {
+    static LOADED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *LOADED.get_or_init(|| {
         // SAFETY: dlopen with a valid C string; the handle is kept for the life of the process.
-        let handle = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
-        if !handle.is_null() && tch::Cuda::is_available() {
-            return true;
-        }
-    }
-    false
+        let _ = unsafe {
+            libc::dlopen(
+                c"libtorch_cuda.so".as_ptr(),
+                libc::RTLD_NOW | libc::RTLD_GLOBAL,
+            )
+        };
+        tch::Cuda::is_available()
+    })
 }
 
 /// The device named `name`: `cpu`, `cuda` (device 0) or `cuda:N`.

@@ -3,7 +3,8 @@
 //! maximum over the epoch's steps), the m-sharpness of af22 (mean over chunks of m training
 //! examples of L(w + δ) − L(w), δ found by normalized-gradient ascent on the ℓ2 ball of radius ρ,
 //! batch norm in evaluation mode) and the throughput in images per second. The data set lives on
-//! the device as one tensor; each epoch's order comes from stream (seed, epoch), model
+//! the device as one tensor; the learning rate is constant or cosine-decayed, ρ constant or linear
+//! ([`crate::optim::Schedule`]); each epoch's order comes from stream (seed, epoch), model
 //! initialization and random perturbations from libtorch's generator seeded with the run's seed.
 
 use std::time::Instant;
@@ -17,6 +18,7 @@ use super::Arch;
 use super::optim::{DeepMethod, Optimizer, Pass, Sgd};
 use crate::error::{Error, Result};
 use crate::images::ImageSet;
+use crate::optim::Schedule;
 
 /// Everything a training run needs besides the data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -32,8 +34,11 @@ pub struct TrainConfig {
     pub lr: f64,
     /// Cosine decay of the learning rate to 0 over the run (else constant).
     pub cosine: bool,
-    /// SAM radius ρ.
+    /// SAM radius ρ (at the first step).
     pub rho: f64,
+    /// When set, ρ moves linearly from `rho` to this value over the run
+    /// ([`crate::optim::Schedule::Linear`]); else ρ is constant.
+    pub rho_end: Option<f64>,
     /// Momentum μ.
     pub momentum: f64,
     /// Weight decay λ.
@@ -67,6 +72,7 @@ impl Default for TrainConfig {
             lr: 0.05,
             cosine: false,
             rho: 0.05,
+            rho_end: None,
             momentum: 0.9,
             weight_decay: 5e-4,
             batch: 128,
@@ -88,6 +94,9 @@ impl TrainConfig {
         use crate::error::{finite, non_negative, positive};
         positive("lr", self.lr)?;
         non_negative("rho", self.rho)?;
+        if let Some(end) = self.rho_end {
+            non_negative("rho_end", end)?;
+        }
         finite("momentum", self.momentum)?;
         finite("weight_decay", self.weight_decay)?;
         for (field, v) in [
@@ -132,10 +141,12 @@ pub struct EpochRecord {
     pub images_per_s: f64,
     /// Learning rate of the epoch's last step.
     pub lr: f64,
+    /// ρ of the epoch's last step.
+    pub rho: f64,
 }
 
 /// The columns of [`EpochRecord`], in CSV order.
-pub const EPOCH_COLUMNS: [&str; 10] = [
+pub const EPOCH_COLUMNS: [&str; 11] = [
     "epoch",
     "train_loss",
     "train_acc",
@@ -146,11 +157,12 @@ pub const EPOCH_COLUMNS: [&str; 10] = [
     "sharpness",
     "images_per_s",
     "lr",
+    "rho",
 ];
 
 impl EpochRecord {
     /// The record as CSV values in [`EPOCH_COLUMNS`] order.
-    pub fn values(&self) -> [f64; 10] {
+    pub fn values(&self) -> [f64; 11] {
         [
             self.epoch as f64,
             self.train_loss,
@@ -162,6 +174,7 @@ impl EpochRecord {
             self.sharpness,
             self.images_per_s,
             self.lr,
+            self.rho,
         ]
     }
 }
@@ -433,6 +446,7 @@ pub fn train(
         let mut gammas = Vec::with_capacity(steps_per_epoch);
         let mut correct = Tensor::zeros([], (Kind::Double, device));
         let mut lr = cfg.lr;
+        let mut rho = cfg.rho;
         for b in 0..steps_per_epoch {
             let s = (b * cfg.batch) as i64;
             let l = (cfg.batch as i64).min(n as i64 - s);
@@ -446,6 +460,14 @@ pub fn train(
                 0.5 * cfg.lr * (1.0 + (std::f64::consts::PI * step_no as f64 / total_steps).cos())
             } else {
                 cfg.lr
+            };
+            rho = match cfg.rho_end {
+                Some(end) => Schedule::Linear {
+                    start: cfg.rho,
+                    end,
+                }
+                .at(step_no, total_steps as usize),
+                None => cfg.rho,
             };
             let stats = opt.step(
                 l as usize,
@@ -462,7 +484,7 @@ pub fn train(
                     cross_entropy(&logits, &y)
                 },
                 lr,
-                cfg.rho,
+                rho,
             )?;
             losses.push(stats.loss.to_kind(Kind::Double) * l as f64);
             if let Some(g) = stats.gamma {
@@ -493,7 +515,7 @@ pub fn train(
                 &train_dev,
                 cfg.sharpness_examples,
                 cfg.sharpness_m,
-                cfg.rho,
+                rho,
                 cfg.sharpness_steps,
             )
         } else {
@@ -516,6 +538,7 @@ pub fn train(
             sharpness,
             images_per_s: n as f64 / seconds,
             lr,
+            rho,
         };
         progress(&record);
         records.push(record);
