@@ -337,7 +337,7 @@ Sections: [the af22 diagonal network](#one-optimizer-step-on-the-af22-diagonal-n
 samlab vs NumPy, roofline); [the ssam24 problems with gradient noise](#ssam24-problems-with-gradient-noise)
 (quartic saddle: trajectory-steps per second per core, single runner vs batched engine vs NumPy
 vectorized over starts; the full Fig 2 sweep; the d = 20 quadratic of Fig 6); [scaling with d and
-n](#scaling-with-d-and-n); [flows to convergence](#flows-to-convergence-af22-section-4); [machine and versions](#machine-and-versions).
+n](#scaling-with-d-and-n); [flows to convergence](#flows-to-convergence-af22-section-4); [deep networks on a GPU](#deep-networks-on-a-gpu-feature-torch); [machine and versions](#machine-and-versions).
 
 ## One optimizer step on the af22 diagonal network
 
@@ -410,6 +410,8 @@ for line in open(flows_txt):
     bid = f"{name}_d{d_}_n{n_}_a{a_}"
     secs = est("flow_to_convergence", bid)[0] / 1e9
     flow_rows.append(f"| {'n-SAM' if name == 'nsam' else '1-SAM'} | {d_} | {n_} | {a_} | {float(tend):.3g} | {int(steps):,} ({int(rej):,}) | {int(evals):,} | {secs:.3g} s |")
+gpu_path = os.path.join(os.path.dirname(out), "benches", "gpu_throughput.md")
+gpu_md = ("\n" + open(gpu_path).read()) if os.path.exists(gpu_path) else ""
 flows_md = f"""
 ## Flows to convergence (af22 Section 4)
 
@@ -445,6 +447,7 @@ whose reductions are latency-bound, and 1-SAM is sequential over examples.)
 """ + "\n".join(roof) + f"""
 {ssam24_md}
 {flows_md}
+{gpu_md}
 ## Machine and versions
 
 - CPU: {os.environ['CPU_MODEL']}, {os.environ['CPU_MHZ']} MHz, `nproc` = {os.environ['NPROC']}; flags: {os.environ['CPU_FLAGS'].strip()}
