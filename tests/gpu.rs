@@ -334,7 +334,11 @@ fn sam_and_ssam_learn_the_real_digits() {
         if method == "ssam" {
             let steps = 4 * 1438usize.div_ceil(64);
             let expected = 0.05 * (1.0 - (steps - 1) as f64 / steps as f64);
-            assert!((last.rho - expected).abs() < 1e-15, "{} vs {expected}", last.rho);
+            assert!(
+                (last.rho - expected).abs() < 1e-15,
+                "{} vs {expected}",
+                last.rho
+            );
         } else {
             assert_eq!(last.rho, 0.05);
         }

@@ -125,6 +125,16 @@ fn zeros_like(ts: &[Tensor]) -> Vec<Tensor> {
     ts.iter().map(Tensor::zeros_like).collect()
 }
 
+/// Zero the accumulated gradient of every tensor of `params` that has one.
+pub fn zero_grads(params: &[Tensor]) {
+    for p in params {
+        let mut g = p.grad();
+        if g.defined() {
+            let _ = g.zero_();
+        }
+    }
+}
+
 /// ‖(t₁, …, t_k)‖₂ over every entry of every tensor, as a device scalar.
 pub fn global_norm(ts: &[Tensor]) -> Tensor {
     let sq: Vec<Tensor> = ts.iter().map(|t| t.square().sum(t.kind())).collect();
@@ -199,12 +209,7 @@ impl Optimizer {
     {
         let micro = self.micro.unwrap_or(len).max(1);
         let mut total: Option<Tensor> = None;
-        for p in &self.params {
-            let mut g = p.grad();
-            if g.defined() {
-                let _ = g.zero_();
-            }
-        }
+        zero_grads(&self.params);
         let mut s = start;
         while s < start + len {
             let l = micro.min(start + len - s);

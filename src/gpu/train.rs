@@ -15,7 +15,7 @@ use tch::nn::{ModuleT, VarStore};
 use tch::{Device, Kind, Tensor};
 
 use super::Arch;
-use super::optim::{DeepMethod, Optimizer, Pass, Sgd};
+use super::optim::{DeepMethod, Optimizer, Pass, Sgd, zero_grads};
 use crate::error::{Error, Result};
 use crate::images::ImageSet;
 use crate::optim::Schedule;
@@ -298,12 +298,7 @@ pub fn m_sharpness(
         });
         let delta: Vec<Tensor> = params.iter().map(Tensor::zeros_like).collect();
         for _ in 0..steps {
-            for p in params {
-                let mut g = p.grad();
-                if g.defined() {
-                    let _ = g.zero_();
-                }
-            }
+            zero_grads(params);
             loss_at(s as i64, l as i64).backward();
             tch::no_grad(|| {
                 let grads: Vec<Tensor> = params
@@ -354,12 +349,7 @@ pub fn m_sharpness(
         chunks += 1;
         s += l;
     }
-    for p in params {
-        let mut g = p.grad();
-        if g.defined() {
-            let _ = g.zero_();
-        }
-    }
+    zero_grads(params);
     total / chunks as f64
 }
 
