@@ -26,6 +26,13 @@ pub struct TrainArgs {
     /// SAM radius ρ.
     #[arg(long, default_value_t = 0.05)]
     rho: f64,
+    /// Switch every run to this method after --switch-epoch epochs (e.g. sam→sgd, af22's SAM→ERM);
+    /// the files are then named METHOD-to-SWITCH.
+    #[arg(long, requires = "switch_epoch")]
+    switch_to: Option<String>,
+    /// The epoch after which --switch-to takes over.
+    #[arg(long, requires = "switch_to")]
+    switch_epoch: Option<usize>,
     /// Move ρ linearly to this value over the run (default: constant ρ).
     #[arg(long)]
     rho_end: Option<f64>,
@@ -150,15 +157,20 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 sharpness_steps: 1,
                 double: false,
                 seed: args.seed,
+                switch: args.switch_epoch.zip(args.switch_to.clone()),
             };
             cfg.validate().map(|_| cfg)
         })
         .collect::<Result<Vec<_>>>()?;
     let mut panels_data = Vec::new();
     for (method, cfg) in methods.iter().zip(&configs) {
+        let label = match &args.switch_to {
+            Some(to) => format!("{method}-to-{to}"),
+            None => method.to_string(),
+        };
         if !args.quiet {
             eprintln!(
-                "{method}: {} on {} train / {} test images ({}×{}×{}), {device:?}",
+                "{label}: {} on {} train / {} test images ({}×{}×{}), {device:?}",
                 args.model,
                 train_set.len(),
                 test_set.len(),
@@ -188,7 +200,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
         let settings = vec![
             ("data", args.data.clone()),
             ("model", args.model.clone()),
-            ("method", method.to_string()),
+            ("method", label.clone()),
             (
                 "config",
                 serde_json::to_string(cfg).expect("config serializes"),
@@ -196,12 +208,12 @@ pub fn train(args: TrainArgs) -> Result<()> {
             ("device", format!("{device:?}")),
         ];
         write_csv(
-            &args.out.join(format!("{method}.csv")),
+            &args.out.join(format!("{label}.csv")),
             &settings,
             &EPOCH_COLUMNS,
             &rows,
         )?;
-        panels_data.push((method.to_string(), run.epochs));
+        panels_data.push((label, run.epochs));
     }
     let series = |f: &dyn Fn(&samlab::gpu::EpochRecord) -> f64, suffix: &str| -> Vec<Series> {
         panels_data
@@ -235,7 +247,16 @@ pub fn train(args: TrainArgs) -> Result<()> {
         p
     };
     let fig = Figure::new(
-        format!("{} on {} — {}", args.model, kind, methods.join(" vs ")),
+        format!(
+            "{} on {} — {}",
+            args.model,
+            kind,
+            panels_data
+                .iter()
+                .map(|p| p.0.as_str())
+                .collect::<Vec<_>>()
+                .join(" vs ")
+        ),
         vec![
             panel(
                 "loss (line: train, points: test)".into(),
@@ -261,12 +282,23 @@ pub fn train(args: TrainArgs) -> Result<()> {
             ),
         ],
     );
+    let fig = match args.switch_epoch {
+        Some(k) => {
+            let mut fig = fig;
+            for p in fig.panels.iter_mut() {
+                *p = std::mem::replace(p, Panel::new("", "", "")).vline("switch", k as f64 + 0.5);
+            }
+            fig
+        }
+        None => fig,
+    };
     save(&fig, &args.out.join("train"))?;
     if !args.quiet {
+        let labels: Vec<&str> = panels_data.iter().map(|p| p.0.as_str()).collect();
         eprintln!(
             "wrote {}/{{{}}}.csv and train.{{png,svg}}",
             args.out.display(),
-            methods.join(",")
+            labels.join(",")
         );
     }
     Ok(())

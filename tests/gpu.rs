@@ -366,6 +366,32 @@ fn sam_and_ssam_learn_the_real_digits() {
 }
 
 #[test]
+fn a_switch_changes_the_method_after_the_given_epoch() {
+    let _rng = torch_rng();
+    let train = ImageSet::synthetic(64, (1, 6, 6), 3, 1);
+    let test = ImageSet::synthetic(16, (1, 6, 6), 3, 2);
+    let cfg = TrainConfig {
+        method: "sam".into(),
+        epochs: 3,
+        batch: 16,
+        sharpness_examples: 0,
+        switch: Some((1, "sgd".into())),
+        ..TrainConfig::default()
+    };
+    let run = samlab::gpu::train(&cfg, &train, &test, Device::Cpu, |_| {}).unwrap();
+    let gammas: Vec<bool> = run.epochs.iter().map(|r| r.gamma_mean.is_nan()).collect();
+    assert_eq!(gammas, [false, true, true], "SAM for one epoch, then SGD");
+    for bad in [(0, "sgd"), (3, "sgd"), (1, "adam")] {
+        let cfg = TrainConfig {
+            switch: Some((bad.0, bad.1.into())),
+            ..cfg.clone()
+        };
+        let e = cfg.validate().unwrap_err().to_string();
+        assert!(e.contains("switch"), "{bad:?}: {e}");
+    }
+}
+
+#[test]
 fn train_command_reads_generated_mnist_and_cifar_files() {
     let dir = tempfile::tempdir().unwrap();
     let mnist = dir.path().join("mnist");
@@ -393,42 +419,58 @@ fn train_command_reads_generated_mnist_and_cifar_files() {
         .write_cifar(&cifar.join("test_batch.bin"))
         .unwrap();
     let runs = [
-        (format!("mnist:{}", mnist.display()), "lenet", "sgd,msam"),
+        (
+            format!("mnist:{}", mnist.display()),
+            "lenet",
+            "sgd,msam",
+            None,
+        ),
         (
             format!("cifar10:{}", dir.path().display()),
             "resnet20",
             "ssam-star",
+            None,
+        ),
+        (
+            format!("mnist:{}", mnist.display()),
+            "mlp",
+            "sam",
+            Some("sgd"),
         ),
     ];
-    for (k, (data, model, methods)) in runs.iter().enumerate() {
+    for (k, (data, model, methods, switch)) in runs.iter().enumerate() {
         let out = dir.path().join(format!("out{k}"));
-        let o = Command::new(env!("CARGO_BIN_EXE_samlab"))
-            .args([
-                "train",
-                "--data",
-                data,
-                "--model",
-                model,
-                "--methods",
-                methods,
-            ])
-            .args([
-                "--m",
-                "4",
-                "--epochs",
-                "2",
-                "--batch",
-                "8",
-                "--augment",
-                "--quiet",
-            ])
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_samlab"));
+        cmd.args([
+            "train",
+            "--data",
+            data,
+            "--model",
+            model,
+            "--methods",
+            methods,
+        ])
+        .args([
+            "--m",
+            "4",
+            "--epochs",
+            "2",
+            "--batch",
+            "8",
+            "--augment",
+            "--quiet",
+        ]);
+        if let Some(to) = switch {
+            cmd.args(["--switch-to", to, "--switch-epoch", "1"]);
+        }
+        let o = cmd.arg("--out").arg(&out).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         for m in methods.split(',') {
-            let (_, cols, rows) = samlab::plot::read_csv(&out.join(format!("{m}.csv"))).unwrap();
+            let file = match switch {
+                Some(to) => format!("{m}-to-{to}.csv"),
+                None => format!("{m}.csv"),
+            };
+            let (_, cols, rows) = samlab::plot::read_csv(&out.join(file)).unwrap();
             assert_eq!(cols, samlab::gpu::EPOCH_COLUMNS);
             assert_eq!(rows.len(), 2);
         }

@@ -61,6 +61,9 @@ pub struct TrainConfig {
     pub double: bool,
     /// Seed of every random stream.
     pub seed: u64,
+    /// Switch to another method (same ρ, lr schedule and momentum buffer) after this many
+    /// epochs: (epoch, method name), e.g. (10, "sgd") for SAM→ERM (af22).
+    pub switch: Option<(usize, String)>,
 }
 
 impl Default for TrainConfig {
@@ -84,13 +87,14 @@ impl Default for TrainConfig {
             sharpness_steps: 1,
             double: false,
             seed: 0,
+            switch: None,
         }
     }
 }
 
 impl TrainConfig {
     /// Check every field.
-    pub fn validate(&self) -> Result<(Arch, DeepMethod)> {
+    pub fn validate(&self) -> Result<(Arch, DeepMethod, Option<(usize, DeepMethod)>)> {
         use crate::error::{finite, non_negative, positive};
         positive("lr", self.lr)?;
         non_negative("rho", self.rho)?;
@@ -111,9 +115,33 @@ impl TrainConfig {
         if self.micro == Some(0) {
             return Err(Error::invalid("micro", "must be >= 1"));
         }
+        let switch = match &self.switch {
+            None => None,
+            Some((epoch, _)) if *epoch == 0 || *epoch >= self.epochs => {
+                return Err(Error::invalid(
+                    "switch_epoch",
+                    format!(
+                        "must lie in 1..{} (the run has {} epochs)",
+                        self.epochs, self.epochs
+                    ),
+                ));
+            }
+            Some((epoch, name)) => Some((
+                *epoch,
+                DeepMethod::from_name(name, (name == "msam").then_some(self.m).flatten()).map_err(
+                    |e| match e {
+                        Error::Invalid { field, message, .. } => {
+                            Error::invalid(format!("switch_to ({field})"), message)
+                        }
+                        other => other,
+                    },
+                )?,
+            )),
+        };
         Ok((
             Arch::parse(&self.model)?,
             DeepMethod::from_name(&self.method, self.m)?,
+            switch,
         ))
     }
 }
@@ -390,7 +418,7 @@ pub fn train(
     device: Device,
     mut progress: impl FnMut(&EpochRecord),
 ) -> Result<TrainRun> {
-    let (arch, method) = cfg.validate()?;
+    let (arch, method, switch) = cfg.validate()?;
     if train_set.is_empty() || test_set.is_empty() {
         return Err(Error::invalid("data", "empty training or test set"));
     }
@@ -428,6 +456,11 @@ pub fn train(
     let mut step_no = 0usize;
     let augment = cfg.augment && shape.0 == 3;
     for epoch in 1..=cfg.epochs {
+        if let Some((after, next)) = switch
+            && epoch == after + 1
+        {
+            opt.method = next;
+        }
         let mut rng = crate::rng::stream(cfg.seed, epoch as u64);
         order.shuffle(&mut rng);
         let perm = Tensor::from_slice(&order).to_device(device);
