@@ -16,8 +16,13 @@ pub fn stream(seed: u64, index: u64) -> ChaCha8Rng {
 /// A stream index named by a label: the 64-bit FNV-1a hash of its bytes. A task keyed by its name
 /// (a check id, a spec) keeps its stream when other tasks are added, removed or reordered.
 pub fn label_index(label: &str) -> u64 {
+    fnv1a(label.as_bytes())
+}
+
+/// The 64-bit FNV-1a hash of `bytes` (stream labels, spec texts, data files).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in label.bytes() {
+    for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }

@@ -100,7 +100,7 @@ pub fn train(_args: TrainArgs) -> Result<()> {
 #[cfg(feature = "torch")]
 pub fn train(args: TrainArgs) -> Result<()> {
     use samlab::Error;
-    use samlab::gpu::{EPOCH_COLUMNS, TrainConfig};
+    use samlab::gpu::{EPOCH_COLUMNS, Event, TrainConfig};
     use samlab::images::{ImageSet, Split};
     use samlab::plot::{Figure, Legend, Panel, Scale, Series, save, write_csv};
 
@@ -179,10 +179,24 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 train_set.width
             );
         }
-        let quiet = args.quiet;
-        let run = samlab::gpu::train(cfg, &train_set, &test_set, device, |r| {
-            if !quiet {
-                eprintln!(
+        let bar = if args.quiet {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new(0)
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} steps  {per_sec}  eta {eta}  {msg}",
+            )
+            .expect("valid template"),
+        );
+        let run = samlab::gpu::train(cfg, &train_set, &test_set, device, |event| match event {
+            Event::Step { done, total } => {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            }
+            Event::Epoch(r) if !args.quiet => {
+                bar.suspend(|| eprintln!(
                     "  epoch {:>3}  train loss {:.4} acc {:.4}  test loss {:.4} acc {:.4}  γ {:.3} (max {:.3})  sharpness {:.4}  {:.0} img/s",
                     r.epoch,
                     r.train_loss,
@@ -193,9 +207,12 @@ pub fn train(args: TrainArgs) -> Result<()> {
                     r.gamma_max,
                     r.sharpness,
                     r.images_per_s
-                );
+                ));
+                bar.set_message(format!("test acc {:.4}", r.test_acc));
             }
+            Event::Epoch(_) => {}
         })?;
+        bar.finish_and_clear();
         let rows: Vec<Vec<f64>> = run.epochs.iter().map(|r| r.values().to_vec()).collect();
         let settings = vec![
             ("data", args.data.clone()),

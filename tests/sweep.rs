@@ -421,3 +421,56 @@ fn a_row_is_samlab_run_of_its_cells_spec() {
         assert_eq!(row[6], v["steps"].to_string());
     }
 }
+
+#[test]
+fn a_data_file_that_changed_under_a_sweep_stops_resume_and_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = dir.path().join("data.json");
+    std::fs::copy(root.join("data/diag_net_seed0.json"), &data).unwrap();
+    let spec = write_spec(
+        dir.path(),
+        r#"
+[problem]
+kind = "diag-net"
+data = "data.json"
+alpha = 0.05
+
+[[phase]]
+method = "gd"
+lr = 0.5
+rho = 0.0
+steps = 50
+
+[sweep]
+"phase.0.lr" = [0.1, 0.2, 0.3]
+"#,
+    );
+    let out = dir.path().join("out");
+    ok(sweep(&spec, &out, &["--shard", "0/2"], "1"));
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest-0-of-2.json")).unwrap()).unwrap();
+    let hash = manifest["data_files"]["data.json"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(hash.len(), 16);
+    // The same bytes resume; one more byte (still valid JSON) does not.
+    ok(sweep(&spec, &out, &["--shard", "0/2", "--resume"], "1"));
+    let mut bytes = std::fs::read(&data).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(&data, bytes).unwrap();
+    let err = fails(sweep(&spec, &out, &["--shard", "0/2", "--resume"], "1"));
+    assert!(
+        err.contains("data_files") && err.contains("data.json"),
+        "{err}"
+    );
+    // A shard run on the changed file cannot be merged with one run on the old file.
+    ok(sweep(&spec, &out, &["--shard", "1/2"], "1"));
+    let err = fails(
+        samlab(&["sweep", "merge", out.to_str().unwrap()], "1")
+            .output()
+            .unwrap(),
+    );
+    assert!(err.contains("data_files"), "{err}");
+}

@@ -12,7 +12,7 @@ pub mod train;
 pub use models::{ARCH_NAMES, Arch};
 pub use optim::{DEEP_METHOD_NAMES, DeepMethod, Optimizer, Pass, Sgd, StepStats, global_norm};
 pub use train::{
-    CrossEntropy, EPOCH_COLUMNS, EpochRecord, TrainConfig, TrainRun, cross_entropy, train,
+    CrossEntropy, EPOCH_COLUMNS, EpochRecord, Event, TrainConfig, TrainRun, cross_entropy, train,
 };
 
 use tch::Device;

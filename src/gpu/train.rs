@@ -409,14 +409,28 @@ pub struct TrainRun {
     pub vs: VarStore,
 }
 
-/// Train on `train`, evaluate on `test` after every epoch; `progress(epoch, record)` is called
-/// after each epoch.
+/// What [`train()`] reports while it runs.
+#[derive(Clone, Copy, Debug)]
+pub enum Event<'a> {
+    /// A step finished: `done` of `total` steps of the run.
+    Step {
+        /// Steps done.
+        done: usize,
+        /// Steps in the whole run.
+        total: usize,
+    },
+    /// An epoch finished (evaluation included).
+    Epoch(&'a EpochRecord),
+}
+
+/// Train on `train`, evaluate on `test` after every epoch; `progress` hears of every step and
+/// every epoch.
 pub fn train(
     cfg: &TrainConfig,
     train_set: &ImageSet,
     test_set: &ImageSet,
     device: Device,
-    mut progress: impl FnMut(&EpochRecord),
+    mut progress: impl FnMut(Event<'_>),
 ) -> Result<TrainRun> {
     let (arch, method, switch) = cfg.validate()?;
     if train_set.is_empty() || test_set.is_empty() {
@@ -514,6 +528,10 @@ pub fn train(
                 gammas.push(g.to_kind(Kind::Double));
             }
             step_no += 1;
+            progress(Event::Step {
+                done: step_no,
+                total: total_steps as usize,
+            });
         }
         let train_loss = Tensor::stack(&losses, 0)
             .sum(Kind::Double)
@@ -563,7 +581,7 @@ pub fn train(
             lr,
             rho,
         };
-        progress(&record);
+        progress(Event::Epoch(&record));
         records.push(record);
     }
     Ok(TrainRun {

@@ -4,6 +4,7 @@
 //! ([`Experiment::from_table`]). Also the canonical text of the spec and its hash, which tell a
 //! resumed or merged sweep that it still runs the same spec.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
@@ -176,6 +177,32 @@ impl SweepSpec {
     pub fn hash(&self) -> String {
         let h = crate::rng::label_index(&self.canonical);
         format!("{h:016x}")
+    }
+
+    /// The data files the grid reads — `problem.data` of the base spec and every value of a
+    /// `problem.data` axis, as written in the spec — each with the FNV-1a hash of its bytes (16 hex
+    /// digits), so that a resumed or merged sweep can tell that a data file changed under it.
+    pub fn data_files(&self) -> Result<BTreeMap<String, String>> {
+        let mut paths: Vec<&str> = Vec::new();
+        if let Some(p) = self
+            .base
+            .get("problem")
+            .and_then(|p| p.get("data"))
+            .and_then(Value::as_str)
+        {
+            paths.push(p);
+        }
+        for axis in self.axes.iter().filter(|a| a.path == "problem.data") {
+            paths.extend(axis.values.iter().filter_map(Value::as_str));
+        }
+        paths
+            .into_iter()
+            .map(|p| {
+                let file = self.dir.join(p);
+                let bytes = std::fs::read(&file).map_err(|source| Error::Read { file, source })?;
+                Ok((p.to_string(), format!("{:016x}", crate::rng::fnv1a(&bytes))))
+            })
+            .collect()
     }
 
     /// The values of cell `k`, one per axis, in axis order.

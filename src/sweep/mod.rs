@@ -123,6 +123,7 @@ impl<'a> ShardRun<'a> {
             shard_cells: shard.cells(spec.len()).count(),
             completed: done.len(),
             canonical_spec: spec.canonical().into(),
+            data_files: spec.data_files()?,
         };
         manifest.write(&manifest_path)?;
         let out = Output {
@@ -200,6 +201,21 @@ fn check_resumable(spec: &SweepSpec, manifest_path: &Path, shard: Shard) -> Resu
                  since (restore it, or start a new sweep in another folder)",
                 m.spec_hash,
                 spec.hash()
+            ),
+        );
+    }
+    let now = spec.data_files()?;
+    if let Some((path, hash)) = m
+        .data_files
+        .iter()
+        .find(|(path, hash)| now.get(*path) != Some(*hash))
+    {
+        return bad(
+            "data_files",
+            format!(
+                "data file {path} had hash {hash} when the sweep here ran and has {} now: it \
+                 changed since (restore it, or start a new sweep in another folder)",
+                now.get(path).map_or("none", String::as_str)
             ),
         );
     }

@@ -88,6 +88,10 @@ pub struct Manifest {
     pub completed: usize,
     /// The canonical spec text (sorted keys, no comments).
     pub canonical_spec: String,
+    /// The data files the spec names, each with the FNV-1a hash of its bytes
+    /// ([`super::SweepSpec::data_files`]).
+    #[serde(default)]
+    pub data_files: BTreeMap<String, String>,
 }
 
 impl Manifest {
@@ -304,6 +308,19 @@ pub fn merge(dir: &Path) -> Result<Merged> {
         }
         let mpath = shard.file(dir, "manifest", "json");
         let m = Manifest::read(&mpath)?;
+        if let Some(f) = &first
+            && f.data_files != m.data_files
+        {
+            return Err(Error::invalid(
+                "data_files",
+                format!(
+                    "shard {index}/{count} read data files {:?} but shard 0/{count} read {:?}: a \
+                     data file changed between the shards",
+                    m.data_files, f.data_files
+                ),
+            )
+            .in_file(mpath));
+        }
         if let Some(f) = &first
             && (f.spec_hash != m.spec_hash || f.columns != m.columns || f.cells != m.cells)
         {
