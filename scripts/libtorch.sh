@@ -28,6 +28,17 @@ cupti_whl=nvidia_cuda_cupti-13.0.85-py3-none-manylinux_2_25_x86_64.whl
 
 sklearn_whl=scikit_learn-1.7.2-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl
 
+unzip_py() { # unzip_py WHEEL DEST MEMBER_PREFIX... : extract members by prefix (python3's zipfile)
+  python3 - "$@" <<'PY'
+import sys, zipfile
+wheel, dest, prefixes = sys.argv[1], sys.argv[2], sys.argv[3:]
+with zipfile.ZipFile(wheel) as z:
+    for name in z.namelist():
+        if any(name.startswith(p) for p in prefixes) and not name.endswith("/"):
+            z.extract(name, dest)
+PY
+}
+
 fetch() { # fetch WHEEL REQUIREMENT: download once into the cache (pip checks the index hash)
   if [ ! -f "$cache/$1" ]; then
     python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
@@ -44,11 +55,11 @@ fetch "$sklearn_whl" scikit-learn==1.7.2
 if [ ! -f "$dest/.complete" ]; then
   rm -rf "$dest" "$dest.tmp"
   mkdir -p "$dest.tmp/unpack"
-  (cd "$dest.tmp/unpack" &&
-    unzip -q "$cache/$torch_whl" 'torch/include/*' 'torch/lib/libc10.so' \
-      'torch/lib/libtorch_cpu.so' 'torch/lib/libgomp.so.1' &&
-    unzip -q "$cache/$cudart_whl" 'nvidia/cu13/lib/libcudart.so.13' &&
-    unzip -q "$cache/$cupti_whl" 'nvidia/cu13/lib/libcupti.so.13')
+  unzip_py "$cache/$torch_whl" "$dest.tmp/unpack" torch/include/ torch/lib/libc10.so \
+    torch/lib/libtorch_cpu.so torch/lib/libgomp.so.1
+  unzip_py "$cache/$cudart_whl" "$dest.tmp/unpack" nvidia/cu13/lib/libcudart.so.13
+  unzip_py "$cache/$cupti_whl" "$dest.tmp/unpack" nvidia/cu13/lib/libcupti.so.13
+  chmod +x "$dest.tmp/unpack/torch/lib/"*.so* "$dest.tmp/unpack/nvidia/cu13/lib/"*
   mv "$dest.tmp/unpack/torch/include" "$dest.tmp/include"
   mkdir -p "$dest.tmp/lib"
   mv "$dest.tmp/unpack/torch/lib/"* "$dest.tmp/unpack/nvidia/cu13/lib/"* "$dest.tmp/lib/"
@@ -59,8 +70,10 @@ if [ ! -f "$dest/.complete" ]; then
 fi
 if [ ! -f "$root/target/data/digits.csv.gz" ]; then
   mkdir -p "$root/target/data"
-  unzip -p "$cache/$sklearn_whl" sklearn/datasets/data/digits.csv.gz >"$root/target/data/digits.tmp"
-  mv "$root/target/data/digits.tmp" "$root/target/data/digits.csv.gz"
+  rm -rf "$root/target/data/digits.tmp"
+  unzip_py "$cache/$sklearn_whl" "$root/target/data/digits.tmp" sklearn/datasets/data/digits.csv.gz
+  mv "$root/target/data/digits.tmp/sklearn/datasets/data/digits.csv.gz" "$root/target/data/digits.csv.gz"
+  rm -rf "$root/target/data/digits.tmp"
 fi
 echo "export LIBTORCH=$dest"
 echo "export SAMLAB_DIGITS=$root/target/data/digits.csv.gz"
