@@ -42,7 +42,8 @@ PY
 fetch() { # fetch WHEEL REQUIREMENT: download once into the cache (pip checks the index hash)
   if [ ! -f "$cache/$1" ]; then
     python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
-      --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+      --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_25_x86_64 \
+      --platform manylinux_2_17_x86_64 \
       -d "$cache" "$2" >&2
   fi
   [ -f "$cache/$1" ] || { echo "libtorch.sh: $1 was not downloaded" >&2; exit 1; }
