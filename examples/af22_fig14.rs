@@ -18,6 +18,7 @@ use samlab::error::Result;
 use samlab::optim::{Method, Phase, RunConfig, run};
 use samlab::plot::{Figure, Panel, Scale, Series, save, write_csv};
 use samlab::problem::{DiagNet, Problem};
+use samlab::sweep::grid::spaced;
 
 /// Settings of the figure (every one a flag).
 #[derive(Parser, Clone, Debug)]
@@ -76,16 +77,6 @@ pub struct Point {
     pub diverged_at: Option<usize>,
 }
 
-/// The log grid of ρ.
-pub fn rho_grid(min: f64, max: f64, k: usize) -> Vec<f64> {
-    if k <= 1 {
-        return vec![min];
-    }
-    (0..k)
-        .map(|i| (min.ln() + (max.ln() - min.ln()) * i as f64 / (k - 1) as f64).exp())
-        .collect()
-}
-
 /// Final (train loss, test MSE, diverged at) of one full-batch run.
 pub fn final_losses(
     net: &DiagNet,
@@ -125,7 +116,7 @@ pub fn run_figure(args: &Args) -> Result<Vec<Point>> {
     } else {
         (args.steps, args.n_rho)
     };
-    let rhos = rho_grid(args.rho_min, args.rho_max, n_rho);
+    let rhos = spaced(args.rho_min, args.rho_max, n_rho, true);
     let lr = args.lr_scale / d;
     let lr_script = args.script_lr_scale / d;
     // Jobs: (curve, method, lr, ρ).

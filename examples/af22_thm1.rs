@@ -19,6 +19,7 @@ use samlab::error::{Error, Result};
 use samlab::flow::Flow;
 use samlab::plot::{Figure, Panel, Scale, Series, example_main, save, write_csv};
 use samlab::rng::stream;
+use samlab::sweep::grid::spaced;
 use samlab::theory::af22::appb3::{integrated, thm1_ratios};
 use samlab::theory::af22::bias::{Case, Part, Sam, argmin, loglog_slope, rel_err, run_flow};
 use samlab::theory::af22::implicit::{Form, exact_form};
@@ -166,12 +167,7 @@ pub fn run_figure(args: &Args) -> Result<Thm1Figure> {
         ));
     }
     let case = Case::new(d, n, args.alpha, args.seed);
-    let kappas: Vec<f64> = (0..n_kappa)
-        .map(|k| {
-            let t = k as f64 / (n_kappa - 1) as f64;
-            (args.kappa_min.ln() + t * (args.kappa_max.ln() - args.kappa_min.ln())).exp()
-        })
-        .collect();
+    let kappas = spaced(args.kappa_min, args.kappa_max, n_kappa, true);
     let jobs: Vec<(Sam, f64)> = [Sam::NSam, Sam::OneSam]
         .iter()
         .flat_map(|&s| kappas.iter().map(move |&k| (s, k)))

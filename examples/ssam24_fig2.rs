@@ -33,6 +33,7 @@ use samlab::error::{Error, Result};
 use samlab::optim::{Method, StepSizes};
 use samlab::plot::{Figure, Panel, Scale, Series, save, write_csv};
 use samlab::problem::QuarticSaddle;
+use samlab::sweep::grid::spaced;
 
 /// Settings of the figure (every one a flag).
 #[derive(Parser, Clone, Debug)]
@@ -150,17 +151,6 @@ pub fn wilson(k: usize, n: usize) -> (f64, f64) {
     (lo, hi)
 }
 
-/// `n` learning rates log-spaced on [a, b] (just `a` when n = 1).
-pub fn log_space(a: f64, b: f64, n: usize) -> Vec<f64> {
-    if n == 1 {
-        return vec![a];
-    }
-    let (la, lb) = (a.ln(), b.ln());
-    (0..n)
-        .map(|i| (la + (lb - la) * i as f64 / (n - 1) as f64).exp())
-        .collect()
-}
-
 /// Settings after `--quick`: (learning rates, starts, steps).
 fn sizes(args: &Args) -> (usize, usize, usize) {
     if args.quick {
@@ -216,7 +206,7 @@ pub fn run_figure(args: &Args) -> Result<Outcome> {
     if args.blowup.is_nan() || args.blowup <= 0.0 {
         return Err(Error::invalid("blowup", "must be > 0"));
     }
-    let lrs = log_space(args.lr_min, args.lr_max, n_lr);
+    let lrs = spaced(args.lr_min, args.lr_max, n_lr, true);
     let rhos: Vec<f64> = args.rhos.iter().copied().filter(|r| *r > 0.0).collect();
     // Curves: SGD (ρ = 0) once, then each ascent method at each ρ.
     let mut specs = vec![(0usize, 0.0)];

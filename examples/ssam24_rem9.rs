@@ -37,6 +37,7 @@ use samlab::optim::{Method, Phase, RunConfig, StepSizes};
 use samlab::plot::{Figure, Panel, Scale, Series, save, write_csv};
 use samlab::problem::{Problem, Quadratic, dot};
 use samlab::rng::stream;
+use samlab::sweep::grid::spaced;
 use samlab::theory::mc::replicate;
 use samlab::theory::ssam24::{opt_steady, opt_steady_corrected};
 
@@ -276,10 +277,9 @@ pub fn run_figure(args: &Args) -> Result<Out> {
     let lr = args.lr_l / l;
     let burn = (7.0 / (lr * mu)).ceil() as usize;
     let win = window * burn;
-    let rhos: Vec<f64> = (0..points)
-        .map(|k| {
-            args.rho_min * (args.rho_max / args.rho_min).powf(k as f64 / (points - 1) as f64) / l
-        })
+    let rhos: Vec<f64> = spaced(args.rho_min, args.rho_max, points, true)
+        .into_iter()
+        .map(|r| r / l)
         .collect();
     for (i, &r) in rhos.iter().enumerate() {
         if lr * l * (1.0 + r * l) >= 2.0 {
