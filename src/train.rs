@@ -78,6 +78,10 @@ pub struct TrainArgs {
     /// Seed of every random stream.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Independent runs per method (seeds SEED, SEED+1, …): one CSV each, the figure shows their
+    /// mean, summary.csv the final metrics with 95 % Student-t intervals.
+    #[arg(long, default_value_t = 1)]
+    seeds: u64,
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
@@ -162,7 +166,11 @@ pub fn train(args: TrainArgs) -> Result<()> {
             cfg.validate().map(|_| cfg)
         })
         .collect::<Result<Vec<_>>>()?;
+    if args.seeds == 0 {
+        return Err(Error::invalid("seeds", "must be >= 1"));
+    }
     let mut panels_data = Vec::new();
+    let mut finals = Vec::new();
     for (method, cfg) in methods.iter().zip(&configs) {
         let label = match &args.switch_to {
             Some(to) => format!("{method}-to-{to}"),
@@ -179,58 +187,73 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 train_set.width
             );
         }
-        let bar = if args.quiet {
-            indicatif::ProgressBar::hidden()
-        } else {
-            indicatif::ProgressBar::new(0)
-        };
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} steps  {per_sec}  eta {eta}  {msg}",
-            )
-            .expect("valid template"),
-        );
-        let run = samlab::gpu::train(cfg, &train_set, &test_set, device, |event| match event {
-            Event::Step { done, total } => {
-                bar.set_length(total as u64);
-                bar.set_position(done as u64);
-            }
-            Event::Epoch(r) if !args.quiet => {
-                bar.suspend(|| eprintln!(
-                    "  epoch {:>3}  train loss {:.4} acc {:.4}  test loss {:.4} acc {:.4}  γ {:.3} (max {:.3})  sharpness {:.4}  {:.0} img/s",
-                    r.epoch,
-                    r.train_loss,
-                    r.train_acc,
-                    r.test_loss,
-                    r.test_acc,
-                    r.gamma_mean,
-                    r.gamma_max,
-                    r.sharpness,
-                    r.images_per_s
-                ));
-                bar.set_message(format!("test acc {:.4}", r.test_acc));
-            }
-            Event::Epoch(_) => {}
-        })?;
-        bar.finish_and_clear();
-        let rows: Vec<Vec<f64>> = run.epochs.iter().map(|r| r.values().to_vec()).collect();
-        let settings = vec![
-            ("data", args.data.clone()),
-            ("model", args.model.clone()),
-            ("method", label.clone()),
-            (
-                "config",
-                serde_json::to_string(cfg).expect("config serializes"),
-            ),
-            ("device", format!("{device:?}")),
-        ];
-        write_csv(
-            &args.out.join(format!("{label}.csv")),
-            &settings,
-            &EPOCH_COLUMNS,
-            &rows,
-        )?;
-        panels_data.push((label, run.epochs));
+        let mut runs = Vec::new();
+        for s in 0..args.seeds {
+            let cfg = &TrainConfig {
+                seed: args.seed + s,
+                ..cfg.clone()
+            };
+            let file = if args.seeds > 1 {
+                format!("{label}-seed{}.csv", cfg.seed)
+            } else {
+                format!("{label}.csv")
+            };
+            let bar = if args.quiet {
+                indicatif::ProgressBar::hidden()
+            } else {
+                indicatif::ProgressBar::new(0)
+            };
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} steps  {per_sec}  eta {eta}  {msg}",
+                )
+                .expect("valid template"),
+            );
+            let run = samlab::gpu::train(
+                cfg,
+                &train_set,
+                &test_set,
+                device,
+                |event| match event {
+                    Event::Step { done, total } => {
+                        bar.set_length(total as u64);
+                        bar.set_position(done as u64);
+                    }
+                    Event::Epoch(r) if !args.quiet => {
+                        bar.suspend(|| eprintln!(
+                        "  epoch {:>3}  train loss {:.4} acc {:.4}  test loss {:.4} acc {:.4}  γ {:.3} (max {:.3})  sharpness {:.4}  {:.0} img/s",
+                        r.epoch,
+                        r.train_loss,
+                        r.train_acc,
+                        r.test_loss,
+                        r.test_acc,
+                        r.gamma_mean,
+                        r.gamma_max,
+                        r.sharpness,
+                        r.images_per_s
+                    ));
+                        bar.set_message(format!("test acc {:.4}", r.test_acc));
+                    }
+                    Event::Epoch(_) => {}
+                },
+            )?;
+            bar.finish_and_clear();
+            let rows: Vec<Vec<f64>> = run.epochs.iter().map(|r| r.values().to_vec()).collect();
+            let settings = vec![
+                ("data", args.data.clone()),
+                ("model", args.model.clone()),
+                ("method", label.clone()),
+                (
+                    "config",
+                    serde_json::to_string(cfg).expect("config serializes"),
+                ),
+                ("device", format!("{device:?}")),
+            ];
+            write_csv(&args.out.join(&file), &settings, &EPOCH_COLUMNS, &rows)?;
+            runs.push(run.epochs);
+        }
+        panels_data.push((label.clone(), mean_records(&runs)));
+        finals.push((label, runs));
     }
     let series = |f: &dyn Fn(&samlab::gpu::EpochRecord) -> f64, suffix: &str| -> Vec<Series> {
         panels_data
@@ -310,13 +333,75 @@ pub fn train(args: TrainArgs) -> Result<()> {
         None => fig,
     };
     save(&fig, &args.out.join("train"))?;
+    write_summary(&args.out.join("summary.csv"), &finals, args.quiet)?;
     if !args.quiet {
-        let labels: Vec<&str> = panels_data.iter().map(|p| p.0.as_str()).collect();
         eprintln!(
-            "wrote {}/{{{}}}.csv and train.{{png,svg}}",
+            "wrote {}: one CSV per method{}, summary.csv, train.{{png,svg}}",
             args.out.display(),
-            labels.join(",")
+            if args.seeds > 1 { " and seed" } else { "" }
         );
     }
     Ok(())
+}
+
+/// The epoch-wise mean over seeds of every column.
+#[cfg(feature = "torch")]
+fn mean_records(runs: &[Vec<samlab::gpu::EpochRecord>]) -> Vec<samlab::gpu::EpochRecord> {
+    let k = runs.len() as f64;
+    (0..runs[0].len())
+        .map(|e| {
+            let mut v = [0.0; 11];
+            for run in runs {
+                for (acc, x) in v.iter_mut().zip(run[e].values()) {
+                    *acc += x / k;
+                }
+            }
+            let mut r = runs[0][e].clone();
+            (r.train_loss, r.train_acc, r.test_loss, r.test_acc) = (v[1], v[2], v[3], v[4]);
+            (r.gamma_mean, r.gamma_max, r.sharpness, r.images_per_s) = (v[5], v[6], v[7], v[8]);
+            r
+        })
+        .collect()
+}
+
+/// summary.csv: per method, the final epoch's metrics over seeds as mean and 95 % half-width.
+#[cfg(feature = "torch")]
+fn write_summary(
+    path: &std::path::Path,
+    finals: &[(String, Vec<Vec<samlab::gpu::EpochRecord>>)],
+    quiet: bool,
+) -> Result<()> {
+    use samlab::sweep::cell::mean_ci95;
+    let metrics: [(&str, fn(&samlab::gpu::EpochRecord) -> f64); 4] = [
+        ("test_acc", |r| r.test_acc),
+        ("test_loss", |r| r.test_loss),
+        ("train_loss", |r| r.train_loss),
+        ("sharpness", |r| r.sharpness),
+    ];
+    let mut text = format!(
+        "# samlab {}\n# final epoch over seeds: mean and half-width of the 95 % Student-t interval\nmethod,seeds",
+        env!("CARGO_PKG_VERSION")
+    );
+    for (m, _) in &metrics {
+        text += &format!(",{m}_mean,{m}_ci95");
+    }
+    text.push('\n');
+    for (label, runs) in finals {
+        text += &format!("{label},{}", runs.len());
+        let mut line = format!("{label:>16}");
+        for (m, f) in &metrics {
+            let xs: Vec<f64> = runs
+                .iter()
+                .map(|r| f(r.last().expect("an epoch")))
+                .collect();
+            let (mean, half) = mean_ci95(&xs);
+            text += &format!(",{mean:?},{half:?}");
+            line += &format!("  {m} {mean:.4} ± {half:.4}");
+        }
+        text.push('\n');
+        if !quiet {
+            eprintln!("{line}");
+        }
+    }
+    samlab::io::write_atomic(path, text.as_bytes())
 }

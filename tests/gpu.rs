@@ -476,6 +476,38 @@ fn train_command_reads_generated_mnist_and_cifar_files() {
         }
         assert!(out.join("train.png").exists() && out.join("train.svg").exists());
     }
+    // Several seeds: one file per run, the summary with 95 % intervals over the seeds.
+    let out = dir.path().join("seeds");
+    let o = Command::new(env!("CARGO_BIN_EXE_samlab"))
+        .args([
+            "train",
+            "--data",
+            "synthetic:1,8,8,4,40",
+            "--methods",
+            "sgd,ssam",
+        ])
+        .args([
+            "--seeds", "3", "--epochs", "1", "--batch", "8", "--quiet", "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for m in ["sgd", "ssam"] {
+        for s in 0..3 {
+            assert!(
+                out.join(format!("{m}-seed{s}.csv")).exists(),
+                "{m} seed {s}"
+            );
+        }
+    }
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let rows: Vec<&str> = summary.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(rows.len(), 3, "{summary}");
+    assert!(rows[0].starts_with("method,seeds,test_acc_mean,test_acc_ci95"));
+    assert!(rows[1].starts_with("sgd,3,") && rows[2].starts_with("ssam,3,"));
+    let half: f64 = rows[2].split(',').nth(3).unwrap().parse().unwrap();
+    assert!(half.is_finite() && half >= 0.0);
     // Bad input: a typed error naming the field, exit code 2, nothing written.
     let out = dir.path().join("bad");
     for (args, field) in [
@@ -494,6 +526,10 @@ fn train_command_reads_generated_mnist_and_cifar_files() {
             "device",
         ),
         (vec!["--data", "synthetic:1,8,8,10,20", "--lr", "nan"], "lr"),
+        (
+            vec!["--data", "synthetic:1,8,8,10,20", "--seeds", "0"],
+            "seeds",
+        ),
     ] {
         let o = Command::new(env!("CARGO_BIN_EXE_samlab"))
             .arg("train")
