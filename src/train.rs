@@ -372,7 +372,8 @@ fn write_summary(
     quiet: bool,
 ) -> Result<()> {
     use samlab::sweep::cell::mean_ci95;
-    let metrics: [(&str, fn(&samlab::gpu::EpochRecord) -> f64); 4] = [
+    type Metric = (&'static str, fn(&samlab::gpu::EpochRecord) -> f64);
+    let metrics: [Metric; 4] = [
         ("test_acc", |r| r.test_acc),
         ("test_loss", |r| r.test_loss),
         ("train_loss", |r| r.train_loss),

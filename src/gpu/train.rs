@@ -20,6 +20,9 @@ use crate::error::{Error, Result};
 use crate::images::ImageSet;
 use crate::optim::Schedule;
 
+/// A method switch: after this many epochs, continue with this method.
+pub type Switch = (usize, DeepMethod);
+
 /// Everything a training run needs besides the data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -94,7 +97,7 @@ impl Default for TrainConfig {
 
 impl TrainConfig {
     /// Check every field.
-    pub fn validate(&self) -> Result<(Arch, DeepMethod, Option<(usize, DeepMethod)>)> {
+    pub fn validate(&self) -> Result<(Arch, DeepMethod, Option<Switch>)> {
         use crate::error::{finite, non_negative, positive};
         positive("lr", self.lr)?;
         non_negative("rho", self.rho)?;
