@@ -8,7 +8,7 @@
 //! micro-batches to bound memory. The measured γ_t = ‖g‖/‖g_asc‖ is returned for every ascent
 //! method, not only SSAM.
 
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 use crate::error::{Error, Result};
 use crate::optim::{Ascent, Method};
@@ -117,6 +117,7 @@ pub struct Optimizer {
     g: Vec<Tensor>,
     e: Vec<Tensor>,
     descent: Vec<Tensor>,
+    acc: Vec<Tensor>,
     velocity: Vec<Tensor>,
     steps: u64,
 }
@@ -167,6 +168,7 @@ impl Optimizer {
             g: zeros_like(&params),
             e: zeros_like(&params),
             descent: zeros_like(&params),
+            acc: zeros_like(&params),
             velocity: zeros_like(&params),
             params,
             buffers,
@@ -261,7 +263,6 @@ impl Optimizer {
         };
         let m = self.method.chunk.unwrap_or(batch).min(batch);
         let chunks = batch.div_ceil(m);
-        let mut acc: Vec<Tensor> = Vec::new();
         let mut loss_sum: Option<Tensor> = None;
         let mut gammas: Vec<Tensor> = Vec::new();
         for c in 0..chunks {
@@ -306,17 +307,30 @@ impl Optimizer {
                 None => &first * weight,
                 Some(s) => s + &first * weight,
             });
-            if chunks == 1 {
-                acc = std::mem::take(&mut self.descent);
-            } else if acc.is_empty() {
-                acc = self.descent.iter().map(|d| d * weight).collect();
-            } else {
-                for (a, d) in acc.iter_mut().zip(&self.descent) {
-                    *a += d * weight;
+            if chunks > 1 {
+                for (a, d) in self.acc.iter_mut().zip(&self.descent) {
+                    if c == 0 {
+                        a.copy_(&(d * weight));
+                    } else {
+                        *a += d * weight;
+                    }
                 }
             }
         }
-        self.apply(acc, lr);
+        let _guard = tch::no_grad_guard();
+        let direction = if chunks == 1 {
+            &mut self.descent
+        } else {
+            &mut self.acc
+        };
+        sgd_update(
+            &mut self.params,
+            direction,
+            &mut self.velocity,
+            self.sgd,
+            self.steps == 0,
+            lr,
+        );
         let gamma = (!gammas.is_empty()).then(|| {
             let _guard = tch::no_grad_guard();
             Tensor::stack(&gammas, 0).mean(gammas[0].kind())
@@ -360,45 +374,42 @@ impl Optimizer {
             *p += e;
         }
     }
-
-    /// w ← w − lr·v with v = μv + (d + λw) (v = d + λw on the first step), PyTorch's SGD.
-    fn apply(&mut self, mut descent: Vec<Tensor>, lr: f64) {
-        let _guard = tch::no_grad_guard();
-        let Sgd {
-            momentum,
-            weight_decay,
-        } = self.sgd;
-        for ((p, d), v) in self
-            .params
-            .iter_mut()
-            .zip(descent.iter_mut())
-            .zip(self.velocity.iter_mut())
-        {
-            if weight_decay != 0.0 {
-                *d += &*p * weight_decay;
-            }
-            let dir = if momentum != 0.0 {
-                if self.steps == 0 {
-                    v.copy_(d);
-                } else {
-                    *v *= momentum;
-                    *v += &*d;
-                }
-                &*v
-            } else {
-                &*d
-            };
-            *p -= dir * lr;
-        }
-        if self.descent.is_empty() {
-            self.descent = descent;
-        }
-    }
 }
 
-/// The kind of floating point a run uses.
-pub fn float_kind(double: bool) -> Kind {
-    if double { Kind::Double } else { Kind::Float }
+/// PyTorch's SGD on the direction `dir` (changed in place): w ← w − lr·v with v = μv + (d + λw)
+/// (v = d + λw on the first step). Call without gradient recording.
+fn sgd_update(
+    params: &mut [Tensor],
+    dir: &mut [Tensor],
+    velocity: &mut [Tensor],
+    Sgd {
+        momentum,
+        weight_decay,
+    }: Sgd,
+    first: bool,
+    lr: f64,
+) {
+    for ((p, d), v) in params
+        .iter_mut()
+        .zip(dir.iter_mut())
+        .zip(velocity.iter_mut())
+    {
+        if weight_decay != 0.0 {
+            *d += &*p * weight_decay;
+        }
+        let step = if momentum != 0.0 {
+            if first {
+                v.copy_(d);
+            } else {
+                *v *= momentum;
+                *v += &*d;
+            }
+            &*v
+        } else {
+            &*d
+        };
+        *p -= step * lr;
+    }
 }
 
 #[cfg(test)]

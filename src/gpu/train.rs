@@ -446,7 +446,11 @@ pub fn train(
             "train and test images differ in shape",
         ));
     }
-    let kind = super::optim::float_kind(cfg.double);
+    let kind = if cfg.double {
+        Kind::Double
+    } else {
+        Kind::Float
+    };
     tch::manual_seed(cfg.seed as i64);
     let mut vs = VarStore::new(device);
     let net = arch.build(&vs.root(), shape, train_set.classes.max(test_set.classes))?;
