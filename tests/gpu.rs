@@ -147,6 +147,12 @@ fn momentum_and_weight_decay_follow_pytorch_sgd() {
     }
 }
 
+/// Mean cross-entropy of `net` (training mode) on examples [s, s + l) of (x, y).
+fn chunk_loss(net: &impl ModuleT, x: &Tensor, y: &Tensor, s: usize, l: usize) -> Tensor {
+    net.forward_t(&x.narrow(0, s as i64, l as i64), true)
+        .apply_cross_entropy(&y.narrow(0, s as i64, l as i64))
+}
+
 fn mlp_with_bn(vs: &VarStore) -> impl ModuleT + use<> {
     let p = vs.root();
     tch::nn::seq_t()
@@ -175,8 +181,7 @@ fn batch_norm_keeps_the_statistics_of_the_first_pass_only() {
             16,
             |pass, s, l| {
                 passes.push(pass);
-                net.forward_t(&xs.narrow(0, s as i64, l as i64), true)
-                    .apply_cross_entropy(&ys.narrow(0, s as i64, l as i64))
+                chunk_loss(&net, &xs, &ys, s, l)
             },
             0.1,
             0.5,
@@ -221,16 +226,8 @@ fn accumulated_micro_batches_give_the_same_step() {
                 .unwrap();
         opt.micro = micro;
         for _ in 0..3 {
-            opt.step(
-                12,
-                |_, s, l| {
-                    net.forward_t(&xs.narrow(0, s as i64, l as i64), true)
-                        .apply_cross_entropy(&ys.narrow(0, s as i64, l as i64))
-                },
-                0.2,
-                0.1,
-            )
-            .unwrap();
+            opt.step(12, |_, s, l| chunk_loss(&net, &xs, &ys, s, l), 0.2, 0.1)
+                .unwrap();
         }
         let flat = Tensor::cat(
             &opt.params()
@@ -279,15 +276,7 @@ fn random_perturbation_and_every_architecture_run() {
         let y = Tensor::from_slice(&[1i64, 4]);
         let before = samlab::gpu::global_norm(opt.params()).double_value(&[]);
         let s = opt
-            .step(
-                2,
-                |_, a, l| {
-                    net.forward_t(&x.narrow(0, a as i64, l as i64), true)
-                        .apply_cross_entropy(&y.narrow(0, a as i64, l as i64))
-                },
-                0.01,
-                0.05,
-            )
+            .step(2, |_, a, l| chunk_loss(&net, &x, &y, a, l), 0.01, 0.05)
             .unwrap();
         let after = samlab::gpu::global_norm(opt.params()).double_value(&[]);
         assert!(s.loss.double_value(&[]).is_finite() && after.is_finite() && after != before);
