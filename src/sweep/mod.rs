@@ -19,6 +19,7 @@ pub mod cell;
 pub mod grid;
 pub mod store;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -84,6 +85,7 @@ impl<'a> ShardRun<'a> {
         let manifest_path = shard.file(dir, "manifest", "json");
         let cells_path = shard.file(dir, "cells", "csv");
         let started = manifest_path.exists() || cells_path.exists();
+        let data_files = spec.data_files()?;
         let here = format!("{}/{}", shard.index, shard.count);
         if started && !resume {
             return Err(Error::invalid(
@@ -95,7 +97,7 @@ impl<'a> ShardRun<'a> {
             ));
         }
         let done = if started {
-            check_resumable(spec, &manifest_path, shard)?;
+            check_resumable(spec, &data_files, &manifest_path, shard)?;
             if cells_path.exists() {
                 read_rows(&cells_path, &header, shard, spec.len())?
             } else {
@@ -123,7 +125,7 @@ impl<'a> ShardRun<'a> {
             shard_cells: shard.cells(spec.len()).count(),
             completed: done.len(),
             canonical_spec: spec.canonical().into(),
-            data_files: spec.data_files()?,
+            data_files,
         };
         manifest.write(&manifest_path)?;
         let out = Output {
@@ -180,8 +182,14 @@ impl<'a> ShardRun<'a> {
     }
 }
 
-/// A shard may resume when its manifest is of this samlab version, this spec and this shard.
-fn check_resumable(spec: &SweepSpec, manifest_path: &Path, shard: Shard) -> Result<()> {
+/// A shard may resume when its manifest is of this samlab version, this spec, these data files
+/// (`now`: their current hashes) and this shard.
+fn check_resumable(
+    spec: &SweepSpec,
+    now: &BTreeMap<String, String>,
+    manifest_path: &Path,
+    shard: Shard,
+) -> Result<()> {
     if !manifest_path.exists() {
         return Err(Error::invalid(
             "out",
@@ -204,7 +212,6 @@ fn check_resumable(spec: &SweepSpec, manifest_path: &Path, shard: Shard) -> Resu
             ),
         );
     }
-    let now = spec.data_files()?;
     if let Some((path, hash)) = m
         .data_files
         .iter()
