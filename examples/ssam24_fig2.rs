@@ -13,10 +13,12 @@
 //! per learning rate and drawn in every panel.
 //!
 //! Randomness: trajectory `k` of cell `c` (cells numbered SGD × lr first, then
-//! (method, ρ, lr)) draws its start and its noise from `stream(seed, c·starts + k)`, so the
-//! result does not depend on the thread count. The trajectories of a cell run on the batched
-//! engine (`samlab::batch`, 64 lanes per block), which gives bitwise the iterates of the single
-//! runner's `step` loop on the same stream (`tests/batch.rs`).
+//! (method, ρ, lr)) draws its start and its noise from stream `c·starts + k` of `seed`, with
+//! xoshiro256++ (`samlab::rng::Xoshiro`, seeded from that ChaCha8 stream; `--generator chacha8`
+//! or `philox` for the others), so the result does not depend on the thread count. The
+//! trajectories of a cell run on the batched engine (`samlab::batch`, 64 lanes per block), which
+//! gives bitwise the iterates of the single runner's `step` loop on the same generator
+//! (`tests/batch.rs`).
 //!
 //! `cargo run --release --example ssam24_fig2 [-- --lrs N --starts K --steps T --quick --out DIR]`
 //! writes `DIR/ssam24_fig2.{png,svg,csv}`.
@@ -28,7 +30,7 @@ use clap::Parser;
 use indicatif::ProgressBar;
 use rand::Rng;
 use rayon::prelude::*;
-use samlab::batch::{BatchConfig, run_batch};
+use samlab::batch::{BatchConfig, Generator, run_batch};
 use samlab::error::{Error, Result};
 use samlab::optim::{Method, StepSizes};
 use samlab::plot::{Figure, Panel, Scale, Series, save, write_csv};
@@ -68,6 +70,9 @@ pub struct Args {
     /// A run fails (and stops) once |xᵢ| exceeds this or an iterate is not finite.
     #[arg(long, default_value_t = 1e6)]
     pub blowup: f64,
+    /// The trajectories' generator: xoshiro (xoshiro256++, the fastest), chacha8 or philox.
+    #[arg(long, default_value = "xoshiro")]
+    pub generator: String,
     /// Seed of the starts and the noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -176,6 +181,7 @@ pub fn run_cell(
     let mut cfg = BatchConfig::new(args.seed, starts);
     cfg.first_stream = first_stream;
     cfg.diverge_above = args.blowup;
+    cfg.generator = Generator::from_name(&args.generator)?;
     let res = run_batch(
         &QuarticSaddle::new(),
         method,
@@ -347,7 +353,10 @@ pub fn run_figure(args: &Args) -> Result<Outcome> {
             ("seed", args.seed.to_string()),
             (
                 "streams",
-                "run k of cell c uses stream(seed, c*starts + k); cells: SGD x lr, then (method, rho, lr)".into(),
+                format!(
+                    "run k of cell c uses stream c*starts + k of seed ({}); cells: SGD x lr, then (method, rho, lr)",
+                    args.generator
+                ),
             ),
             (
                 "method_index",

@@ -105,6 +105,10 @@ struct SweepArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Also write the shard's rows as Parquet (cells-<i>-of-<N>.parquet, and cells.parquet after
+    /// a merge) once the shard is complete.
+    #[arg(long)]
+    parquet: bool,
 }
 
 #[derive(Subcommand)]
@@ -113,6 +117,9 @@ enum SweepCommand {
     Merge {
         /// The output folder of the shards.
         dir: PathBuf,
+        /// Also write DIR/cells.parquet (the same table).
+        #[arg(long)]
+        parquet: bool,
     },
 }
 
@@ -189,8 +196,8 @@ fn main() -> ExitCode {
 }
 
 fn sweep(args: SweepArgs) -> Result<()> {
-    if let Some(SweepCommand::Merge { dir }) = args.command {
-        return merge(&dir);
+    if let Some(SweepCommand::Merge { dir, parquet }) = args.command {
+        return merge(&dir, parquet);
     }
     let (spec_path, dir) = match (args.spec, args.out) {
         (Some(s), Some(d)) => (s, d),
@@ -232,13 +239,19 @@ fn sweep(args: SweepArgs) -> Result<()> {
         println!("wrote {}", shard.file(&dir, "cells", "csv").display());
         Ok(m)
     })?;
+    if args.parquet && m.complete() {
+        write_parquet(
+            &shard.file(&dir, "cells", "csv"),
+            &shard.file(&dir, "cells", "parquet"),
+        )?;
+    }
     if shard.count == 1 && m.complete() {
-        merge(&dir)?;
+        merge(&dir, args.parquet)?;
     }
     Ok(())
 }
 
-fn merge(dir: &Path) -> Result<()> {
+fn merge(dir: &Path, parquet: bool) -> Result<()> {
     let m = samlab::sweep::merge(dir)?;
     println!(
         "merged {} shard(s): {} cells ({:.2} s of cell time) into {}",
@@ -247,6 +260,15 @@ fn merge(dir: &Path) -> Result<()> {
         m.seconds,
         m.path.display()
     );
+    if parquet {
+        write_parquet(&m.path, &m.path.with_extension("parquet"))?;
+    }
+    Ok(())
+}
+
+fn write_parquet(csv: &Path, out: &Path) -> Result<()> {
+    let rows = samlab::sweep::parquet::csv_to_parquet(csv, out)?;
+    println!("wrote {} ({rows} rows)", out.display());
     Ok(())
 }
 

@@ -7,15 +7,17 @@
 
 use rand::{Rng, RngCore};
 use samlab::Error;
-use samlab::batch::{BatchConfig, BatchResult, Generator, LaneProblem, run_batch};
+use samlab::batch::{BatchConfig, BatchResult, Generator, Isa, LaneProblem, run_batch};
 use samlab::data::RegressionData;
 use samlab::optim::{Method, Phase, RunConfig, StepSizes, Workspace, run, step};
 use samlab::problem::{DiagNet, Problem, Quadratic, QuarticSaddle};
-use samlab::rng::Philox;
+use samlab::rng::{Philox, Xoshiro};
 
 #[path = "common/alloc.rs"]
 mod alloc_count;
 use alloc_count::allocations;
+
+const GENERATORS: [Generator; 3] = [Generator::ChaCha8, Generator::Philox, Generator::Xoshiro];
 
 const METHODS: [&str; 6] = ["gd", "sam", "nsam", "sam-star", "ssam", "ssam-star"];
 
@@ -143,11 +145,13 @@ fn diverged_lanes_are_reported_like_the_runner() {
 }
 
 /// Random starts drawn from the trajectory's own generator (as ssam24 Fig 2 does), with either
-/// generator: each trajectory equals a `step` loop on that generator.
+/// generator: each trajectory equals a `step` loop on that generator (for xoshiro256++, whose
+/// lanes the engine draws together with its own ziggurat fast path, this also checks that path
+/// against `StandardNormal`).
 #[test]
-fn random_starts_match_step_loop_for_both_generators() {
+fn random_starts_match_step_loop_for_every_generator() {
     let q = QuarticSaddle::new();
-    for generator in [Generator::ChaCha8, Generator::Philox] {
+    for generator in GENERATORS {
         let mut cfg = BatchConfig::new(9, 30);
         cfg.first_stream = 1000;
         cfg.width = 16;
@@ -172,6 +176,7 @@ fn random_starts_match_step_loop_for_both_generators() {
                 let mut rng: Box<dyn RngCore> = match generator {
                     Generator::ChaCha8 => Box::new(samlab::rng::stream(cfg.seed, index)),
                     Generator::Philox => Box::new(Philox::new(cfg.seed, index)),
+                    Generator::Xoshiro => Box::new(Xoshiro::new(cfg.seed, index)),
                 };
                 let mut x = [rng.random_range(-2.0..=2.0), rng.random_range(-2.0..=2.0)];
                 let mut ws = Workspace::new(2, 1);
@@ -198,7 +203,7 @@ fn width_and_thread_independence() {
     let q = Quadratic::ssam24(20, 0.01, 1).unwrap();
     let m = method("ssam", 1e-4);
     let sizes = StepSizes::constant(0.05, 0.3);
-    for generator in [Generator::ChaCha8, Generator::Philox] {
+    for generator in GENERATORS {
         let mut reference = None;
         for (width, threads) in [(1, 1), (5, 3), (64, 1), (64, 3)] {
             let mut cfg = BatchConfig::new(2, 70);
@@ -212,6 +217,49 @@ fn width_and_thread_independence() {
             match &reference {
                 None => reference = Some(res),
                 Some(r) => assert_eq!(r, &res, "{generator:?} width {width}, {threads} threads"),
+            }
+        }
+    }
+}
+
+/// The widest instruction set the CPU has gives the bits of the baseline build, for every
+/// problem, method and generator (on a CPU without AVX2 both runs take the baseline).
+#[test]
+fn instruction_sets_give_the_same_bits() {
+    let data = RegressionData::generate_sparse(30, 20, 3, 10, 0).unwrap();
+    let net = DiagNet::new(&data, &[0.05]).unwrap();
+    let quad = Quadratic::ssam24(20, 0.01, 1).unwrap();
+    let quartic = QuarticSaddle::new();
+    let problems: [(&dyn Fn(&BatchConfig, &Method) -> BatchResult, &str); 3] = [
+        (
+            &|c, m| batched(&quartic, m, StepSizes::constant(0.3, 0.2), 300, c, 3.0),
+            "quartic",
+        ),
+        (
+            &|c, m| batched(&quad, m, StepSizes::constant(0.05, 0.3), 100, c, 1.0),
+            "quadratic",
+        ),
+        (
+            &|c, m| batched(&net, m, StepSizes::constant(0.3, 0.05), 100, c, 1.0),
+            "diag net",
+        ),
+    ];
+    for generator in GENERATORS {
+        for name in METHODS {
+            let m = method(name, 1e-3);
+            for (run, what) in problems {
+                let mut cfg = BatchConfig::new(4, 37);
+                cfg.width = 16;
+                cfg.diverge_above = 50.0;
+                cfg.generator = generator;
+                let auto = run(&cfg, &m);
+                cfg.isa = Isa::Baseline;
+                assert_eq!(
+                    auto,
+                    run(&cfg, &m),
+                    "{what} {name} {generator:?} ({})",
+                    Isa::detected()
+                );
             }
         }
     }
@@ -272,7 +320,8 @@ fn steps_do_not_allocate() {
         .unwrap();
     let mut cfg = BatchConfig::new(0, 100);
     cfg.width = 32;
-    for name in METHODS {
+    for (name, generator) in METHODS.into_iter().zip(GENERATORS.into_iter().cycle()) {
+        cfg.generator = generator;
         let m = method(name, 1e-6);
         let sizes = StepSizes::constant(0.01, 0.05);
         let count = |steps: usize, p: &(dyn Fn(usize) -> BatchResult + Sync)| {

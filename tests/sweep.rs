@@ -253,6 +253,41 @@ fn one_and_four_threads_give_the_same_bytes() {
     }
 }
 
+/// Every cell of the Parquet file at `path` is the CSV's field: integers and doubles bitwise
+/// (doubles printed back in the CSV's shortest form), strings verbatim, nulls where it is empty.
+fn assert_parquet_matches_csv(path: &Path, csv: &[u8]) {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+    use samlab::sweep::parquet::split_csv_line;
+    let text = String::from_utf8(csv.to_vec()).unwrap();
+    let mut lines = text.lines();
+    let header = split_csv_line(lines.next().unwrap());
+    let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let rows: Vec<_> = reader
+        .get_row_iter(None)
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let lines: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), lines.len());
+    for (row, line) in rows.iter().zip(lines) {
+        let fields = split_csv_line(line);
+        let cols: Vec<_> = row.get_column_iter().collect();
+        assert_eq!(cols.len(), header.len());
+        for ((name, value), (want, col)) in cols.iter().zip(fields.iter().zip(&header)) {
+            assert_eq!(*name, col);
+            let got = match value {
+                Field::Null => String::new(),
+                Field::Long(v) => v.to_string(),
+                Field::Double(v) => format!("{v:?}"),
+                Field::Str(v) => v.clone(),
+                other => panic!("unexpected {other:?}"),
+            };
+            assert_eq!(&got, want, "column {col}");
+        }
+    }
+}
+
 #[test]
 fn three_shard_processes_and_a_merge_give_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
@@ -270,6 +305,7 @@ fn three_shard_processes_and_a_merge_give_the_same_bytes() {
                     "--shard",
                     &s,
                     "--resume",
+                    "--parquet",
                 ],
                 "1",
             );
@@ -280,10 +316,21 @@ fn three_shard_processes_and_a_merge_give_the_same_bytes() {
         assert!(c.wait().unwrap().success());
     }
     assert!(!out.join("cells.csv").exists());
-    ok(samlab(&["sweep", "merge", out.to_str().unwrap()], "1")
-        .output()
-        .unwrap());
+    ok(
+        samlab(&["sweep", "merge", out.to_str().unwrap(), "--parquet"], "1")
+            .output()
+            .unwrap(),
+    );
     assert_eq!(merged(&out), reference());
+    for i in 0..3 {
+        assert!(out.join(format!("cells-{i}-of-3.parquet")).exists());
+    }
+    // The Parquet copy: the same bytes as that of one single-shard run, and the CSV's values.
+    let single = dir.path().join("single");
+    ok(sweep(&spec, &single, &["--parquet"], "2"));
+    let pq = std::fs::read(out.join("cells.parquet")).unwrap();
+    assert_eq!(pq, std::fs::read(single.join("cells.parquet")).unwrap());
+    assert_parquet_matches_csv(&out.join("cells.parquet"), reference());
     // Shard 1 of 3 holds cells 1, 4, 7.
     let m: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest-1-of-3.json")).unwrap())

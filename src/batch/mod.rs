@@ -10,23 +10,30 @@
 //! noise from its own generator `R::lane(seed, first_stream + k)`, in the order the single runner
 //! draws them, so its result depends neither on the block width nor on the thread count, and with
 //! the same generator it is bitwise the result of [`crate::optim::step`] run on it alone. The
-//! generator is either the runner's ChaCha8 stream ([`crate::rng::stream`], the default and the
-//! faster of the two here, see BENCHMARKS.md) or the counter-based [`crate::rng::Philox`].
+//! generator is the runner's ChaCha8 stream ([`crate::rng::stream`], the default), the
+//! counter-based [`crate::rng::Philox`], or xoshiro256++ ([`crate::rng::Xoshiro`], the fastest:
+//! its lanes' states are arrays advanced together, and the ziggurat's fast path is taken for all
+//! lanes at once, see `noise`), each keyed by (seed, trajectory index).
+//!
+//! Instruction sets: the lane loops are compiled three times (baseline, AVX2, AVX-512, chosen at
+//! run time by [`Isa`]); they never fuse a multiply-add or reorder a sum, so all three give the
+//! same bits (`tests/batch.rs` compares them).
 //!
 //! Methods: GD/SGD with gradient noise (`gd`), SAM (`sam`/`nsam`, ascent w + ρg), SAM*
 //! (`sam-star`, w + ρg/‖g‖), SSAM and SSAM* (`ssam`, `ssam-star`), all on the full batch, with
 //! N(0, s²I) noise added at every gradient evaluation ([`Method::with_noise`]).
 
+mod noise;
 pub mod problems;
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::optim::{Ascent, Method, Sampling, StepSizes};
-use crate::rng::Philox;
+use crate::rng::{Philox, Xoshiro};
+use noise::{NoiseLanes, PerLane, XoshiroLanes};
 
 /// A problem whose full-batch gradient can be evaluated at many points at once.
 pub trait LaneProblem: Sync {
@@ -67,19 +74,89 @@ impl LaneRng for Philox {
     }
 }
 
-/// Which generator a batched run uses (both keyed by (seed, trajectory index)).
+impl LaneRng for Xoshiro {
+    fn lane(seed: u64, index: u64) -> Self {
+        Xoshiro::new(seed, index)
+    }
+}
+
+/// Which generator a batched run uses (all keyed by (seed, trajectory index)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Generator {
     /// ChaCha8, the single runner's stream ([`crate::rng::stream`]).
     ChaCha8,
     /// Philox4x32-10 ([`crate::rng::Philox`]).
     Philox,
+    /// xoshiro256++ ([`crate::rng::Xoshiro`]), drawn for all lanes of a block at once: the fastest.
+    Xoshiro,
+}
+
+impl Generator {
+    /// Every generator, by name.
+    pub const NAMES: [(&'static str, Generator); 3] = [
+        ("chacha8", Generator::ChaCha8),
+        ("philox", Generator::Philox),
+        ("xoshiro", Generator::Xoshiro),
+    ];
+
+    /// The generator called `name` (`chacha8`, `philox` or `xoshiro`).
+    pub fn from_name(name: &str) -> Result<Generator> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, g)| *g)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "generator",
+                    format!("unknown generator {name:?} (chacha8, philox or xoshiro)"),
+                )
+            })
+    }
+
+    /// The generator's name.
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, g)| *g == self)
+            .map_or("", |(n, _)| n)
+    }
+}
+
+/// The instruction set the engine's lane loops run on. The loops only add, multiply, divide and
+/// take square roots lane by lane, in the order of the scalar code (no fused multiply-add, no
+/// reordered sums), so every choice gives the same bits; wider vectors only go faster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Isa {
+    /// The widest this CPU has: AVX-512, else AVX2, else the build's baseline (x86-64: SSE2).
+    #[default]
+    Auto,
+    /// The build's baseline only.
+    Baseline,
+}
+
+impl Isa {
+    /// The instruction set `Auto` picks on this machine, by name.
+    pub fn detected() -> &'static str {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+            {
+                return "avx512";
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                return "avx2";
+            }
+        }
+        "baseline"
+    }
 }
 
 /// `out[l] = Σ_j term(j, l)` for every lane l < width, summed in the order of
 /// [`crate::problem::dot`] (four interleaved partial sums over the first ⌊dim/4⌋·4 terms, then the
 /// rest), so that a lane's value is bitwise the `dot` of its vectors. `acc` has 4·width entries.
-#[inline]
+#[inline(always)]
 pub fn lane_dot(
     dim: usize,
     width: usize,
@@ -123,10 +200,13 @@ pub struct BatchConfig {
     pub diverge_above: f64,
     /// The generator.
     pub generator: Generator,
+    /// The instruction set of the lane loops (the same bits either way).
+    pub isa: Isa,
 }
 
 impl BatchConfig {
-    /// `count` trajectories from stream 0 of `seed`, 64 lanes per block, bound 1e100, ChaCha8.
+    /// `count` trajectories from stream 0 of `seed`, 64 lanes per block, bound 1e100, ChaCha8,
+    /// the widest instruction set.
     pub fn new(seed: u64, count: usize) -> Self {
         BatchConfig {
             seed,
@@ -135,6 +215,7 @@ impl BatchConfig {
             width: 64,
             diverge_above: 1e100,
             generator: Generator::ChaCha8,
+            isa: Isa::Auto,
         }
     }
 
@@ -212,13 +293,18 @@ where
     cfg.check()?;
     Ok(match cfg.generator {
         Generator::ChaCha8 => {
-            run_with::<P, ChaCha8Rng, F>(problem, method, sizes, steps, cfg, init)
+            run_with::<P, PerLane<ChaCha8Rng>, F>(problem, method, sizes, steps, cfg, init)
         }
-        Generator::Philox => run_with::<P, Philox, F>(problem, method, sizes, steps, cfg, init),
+        Generator::Philox => {
+            run_with::<P, PerLane<Philox>, F>(problem, method, sizes, steps, cfg, init)
+        }
+        Generator::Xoshiro => {
+            run_with::<P, XoshiroLanes, F>(problem, method, sizes, steps, cfg, init)
+        }
     })
 }
 
-fn run_with<P, R, F>(
+fn run_with<P, N, F>(
     problem: &P,
     method: &Method,
     sizes: StepSizes,
@@ -228,7 +314,7 @@ fn run_with<P, R, F>(
 ) -> BatchResult
 where
     P: LaneProblem + ?Sized,
-    R: LaneRng,
+    N: NoiseLanes,
     F: Fn(u64, &mut dyn rand::RngCore, &mut [f64]) + Sync,
 {
     let dim = problem.dim();
@@ -249,7 +335,7 @@ where
         .collect();
     debug_assert_eq!(chunks.len(), blocks);
     chunks.into_par_iter().for_each_init(
-        || Lanes::<R>::new(problem, width),
+        || Lanes::<N>::new(problem, width, cfg.isa),
         |lanes, (b, ((params, done), diverged))| {
             let first = b * width;
             let out = Out {
@@ -257,10 +343,31 @@ where
                 steps: done,
                 diverged_at: diverged,
             };
-            lanes.run(problem, method, sizes, steps, cfg, first, out, &init);
+            let task = Task {
+                problem,
+                method,
+                sizes,
+                steps,
+                cfg,
+                first,
+                init: &init,
+            };
+            lanes.run(&task, out);
         },
     );
     result
+}
+
+/// What one block runs.
+struct Task<'a, P: ?Sized, F> {
+    problem: &'a P,
+    method: &'a Method,
+    sizes: StepSizes,
+    steps: usize,
+    cfg: &'a BatchConfig,
+    /// Index of the block's first trajectory within the run.
+    first: usize,
+    init: &'a F,
 }
 
 /// Where one block writes its trajectories' outcomes (slices of the result).
@@ -271,7 +378,7 @@ struct Out<'a> {
 }
 
 /// The buffers of one block, allocated once per thread.
-struct Lanes<R> {
+struct Lanes<N> {
     width: usize,
     x: Vec<f64>,
     g: Vec<f64>,
@@ -284,12 +391,12 @@ struct Lanes<R> {
     acc: Vec<f64>,
     /// Block-local trajectory of each slot (slots are reordered as lanes die).
     slot: Vec<usize>,
-    rngs: Vec<R>,
+    noise: N,
     start: Vec<f64>,
 }
 
-impl<R: LaneRng> Lanes<R> {
-    fn new<P: LaneProblem + ?Sized>(problem: &P, width: usize) -> Self {
+impl<N: NoiseLanes> Lanes<N> {
+    fn new<P: LaneProblem + ?Sized>(problem: &P, width: usize, isa: Isa) -> Self {
         let n = problem.dim() * width;
         Lanes {
             width,
@@ -302,27 +409,13 @@ impl<R: LaneRng> Lanes<R> {
             norm_d: vec![0.0; width],
             acc: vec![0.0; 4 * width],
             slot: Vec::with_capacity(width),
-            rngs: Vec::with_capacity(width),
+            noise: N::with_width(width, isa),
             start: vec![0.0; problem.dim()],
         }
     }
 
-    /// Add N(0, s²) noise to every entry of `buf` (the first `live` lanes), each lane drawing its
-    /// coordinates in order 0, 1, … as the single runner's oracle does.
-    fn add_noise(rngs: &mut [R], buf: &mut [f64], dim: usize, width: usize, s: f64) {
-        let live = rngs.len();
-        for j in 0..dim {
-            for (b, rng) in buf[j * width..j * width + live]
-                .iter_mut()
-                .zip(rngs.iter_mut())
-            {
-                let z: f64 = StandardNormal.sample(rng);
-                *b += s * z;
-            }
-        }
-    }
-
     /// ‖v‖ per lane (in `dot`'s order) into `out`, lanes `0..live`.
+    #[inline(always)]
     fn norms(v: &[f64], dim: usize, width: usize, live: usize, acc: &mut [f64], out: &mut [f64]) {
         lane_dot(dim, live, acc, out, |j, l| {
             let e = v[j * width + l];
@@ -331,36 +424,77 @@ impl<R: LaneRng> Lanes<R> {
         out[..live].iter_mut().for_each(|o| *o = o.sqrt());
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn run<P, F>(
-        &mut self,
-        problem: &P,
-        method: &Method,
-        sizes: StepSizes,
-        steps: usize,
-        cfg: &BatchConfig,
-        first: usize,
-        out: Out<'_>,
-        init: &F,
-    ) where
+    /// Run the block on the widest instruction set `task.cfg.isa` allows.
+    fn run<P, F>(&mut self, task: &Task<'_, P, F>, out: Out<'_>)
+    where
         P: LaneProblem + ?Sized,
         F: Fn(u64, &mut dyn rand::RngCore, &mut [f64]),
     {
+        #[cfg(target_arch = "x86_64")]
+        if task.cfg.isa == Isa::Auto {
+            match Isa::detected() {
+                // SAFETY: the CPU has the features the functions are compiled for (checked above).
+                "avx512" => return unsafe { self.run_avx512(task, out) },
+                "avx2" => return unsafe { self.run_avx2(task, out) },
+                _ => {}
+            }
+        }
+        self.run_lanes(task, out)
+    }
+
+    /// [`Lanes::run_lanes`] compiled for AVX-512 (no FMA: the same bits as the baseline).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,avx")]
+    unsafe fn run_avx512<P, F>(&mut self, task: &Task<'_, P, F>, out: Out<'_>)
+    where
+        P: LaneProblem + ?Sized,
+        F: Fn(u64, &mut dyn rand::RngCore, &mut [f64]),
+    {
+        self.run_lanes(task, out)
+    }
+
+    /// [`Lanes::run_lanes`] compiled for AVX2 (no FMA: the same bits as the baseline).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,avx")]
+    unsafe fn run_avx2<P, F>(&mut self, task: &Task<'_, P, F>, out: Out<'_>)
+    where
+        P: LaneProblem + ?Sized,
+        F: Fn(u64, &mut dyn rand::RngCore, &mut [f64]),
+    {
+        self.run_lanes(task, out)
+    }
+
+    /// The block's trajectories, step by step.
+    #[inline(always)]
+    fn run_lanes<P, F>(&mut self, task: &Task<'_, P, F>, out: Out<'_>)
+    where
+        P: LaneProblem + ?Sized,
+        F: Fn(u64, &mut dyn rand::RngCore, &mut [f64]),
+    {
+        let Task {
+            problem,
+            method,
+            sizes,
+            steps,
+            cfg,
+            first,
+            init,
+        } = *task;
         let dim = problem.dim();
         let w = self.width;
         let count = out.steps.len();
         // Starts: slot l holds block-local trajectory l.
         self.slot.clear();
-        self.rngs.clear();
+        self.noise.clear();
         for l in 0..count {
             let index = cfg.first_stream + (first + l) as u64;
-            let mut rng = R::lane(cfg.seed, index);
-            init(index, &mut rng, &mut self.start);
+            let start = &mut self.start;
+            self.noise
+                .push(cfg.seed, index, &mut |rng| init(index, rng, start));
             for (j, v) in self.start.iter().enumerate() {
                 self.x[j * w + l] = *v;
             }
             self.slot.push(l);
-            self.rngs.push(rng);
         }
         let s = method.noise_std;
         let bound = cfg.diverge_above;
@@ -375,19 +509,18 @@ impl<R: LaneRng> Lanes<R> {
             } else {
                 method.ascent
             };
-            let rngs = &mut self.rngs[..live];
             let row = |j: usize| j * w..j * w + live;
             match ascent {
                 Ascent::None => {
                     problem.grad_lanes(&self.x, w, live, &mut self.descent, &mut self.scratch);
                     if s > 0.0 {
-                        Self::add_noise(rngs, &mut self.descent, dim, w, s);
+                        self.noise.add_noise(&mut self.descent, dim, w, live, s);
                     }
                 }
                 _ => {
                     problem.grad_lanes(&self.x, w, live, &mut self.g, &mut self.scratch);
                     if s > 0.0 {
-                        Self::add_noise(rngs, &mut self.g, dim, w, s);
+                        self.noise.add_noise(&mut self.g, dim, w, live, s);
                     }
                     let normalized = ascent == Ascent::Normalized;
                     if normalized || method.renormalize {
@@ -408,7 +541,7 @@ impl<R: LaneRng> Lanes<R> {
                     }
                     problem.grad_lanes(&self.w_asc, w, live, &mut self.descent, &mut self.scratch);
                     if s > 0.0 {
-                        Self::add_noise(rngs, &mut self.descent, dim, w, s);
+                        self.noise.add_noise(&mut self.descent, dim, w, live, s);
                     }
                     if method.renormalize {
                         Self::norms(&self.descent, dim, w, live, &mut self.acc, &mut self.norm_d);
@@ -431,8 +564,15 @@ impl<R: LaneRng> Lanes<R> {
                     *d = x - lr * *d;
                 }
             }
+            // Leaving the bounds is rare: one vectorized pass finds whether any lane did.
+            let mut any_bad = false;
+            for j in 0..dim {
+                for v in &self.descent[row(j)] {
+                    any_bad |= v.is_nan() | (v.abs() > bound);
+                }
+            }
             let mut l = 0;
-            while l < live {
+            while any_bad && l < live {
                 let bad = (0..dim).any(|j| {
                     let v = self.descent[j * w + l];
                     v.is_nan() || v.abs() > bound
@@ -454,7 +594,7 @@ impl<R: LaneRng> Lanes<R> {
                     self.x[j * w + l] = self.x[j * w + live];
                 }
                 self.slot.swap(l, live);
-                self.rngs.swap(l, live);
+                self.noise.swap(l, live);
             }
             std::mem::swap(&mut self.x, &mut self.descent);
         }

@@ -12,6 +12,7 @@ impl LaneProblem for QuarticSaddle {
         2
     }
     /// ∇f = (x₁³ − x₂, x₂ − x₁), lane by lane.
+    #[inline(always)]
     fn grad_lanes(&self, x: &[f64], width: usize, live: usize, out: &mut [f64], _: &mut [f64]) {
         let (x1, x2) = (&x[..live], &x[width..width + live]);
         let (g1, g2) = out.split_at_mut(width);
@@ -28,6 +29,7 @@ impl LaneProblem for Quadratic {
     }
     /// A(w − c̄): row r accumulates Σ_q A_rq (w_q − c̄_q) in the order q = 0, 1, … as
     /// `Quadratic::batch_grad` does for the full batch.
+    #[inline(always)]
     fn grad_lanes(&self, x: &[f64], width: usize, live: usize, out: &mut [f64], _: &mut [f64]) {
         let p = Problem::dim(self);
         let (a, cm) = (self.a(), self.center_mean());
@@ -51,6 +53,7 @@ impl LaneProblem for DiagNet {
     }
     /// β = w₊² − w₋² (d lanes rows), the dot products ⟨xᵢ, β⟩ in `dot`'s order, s = Σᵢ rᵢxᵢ, then
     /// ∇ = (w₊ ⊙ s, −w₋ ⊙ s)/n, as `DiagNet::batch_grad` on the full batch.
+    #[inline(always)]
     fn grad_lanes(
         &self,
         x: &[f64],

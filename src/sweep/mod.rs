@@ -17,6 +17,7 @@
 
 pub mod cell;
 pub mod grid;
+pub mod parquet;
 pub mod store;
 
 use std::collections::BTreeMap;
