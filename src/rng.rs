@@ -159,7 +159,7 @@ impl Xoshiro {
 
     /// The generator in state `s` (the all-zero state is replaced by (1, 0, 0, 0)).
     pub fn from_state(s: [u64; 4]) -> Self {
-        if s == [0; 4] {
+        if s[0] | s[1] | s[2] | s[3] == 0 {
             Xoshiro { s: [1, 0, 0, 0] }
         } else {
             Xoshiro { s }

@@ -265,6 +265,59 @@ fn instruction_sets_give_the_same_bits() {
     }
 }
 
+/// The quartic through the engine's general pass-by-pass path (no `pointwise2`).
+struct Unfused(QuarticSaddle);
+
+impl LaneProblem for Unfused {
+    fn dim(&self) -> usize {
+        2
+    }
+    fn grad_lanes(&self, x: &[f64], width: usize, live: usize, out: &mut [f64], s: &mut [f64]) {
+        self.0.grad_lanes(x, width, live, out, s)
+    }
+}
+
+/// The fused two-parameter step gives the bits of the general path, for every method, with and
+/// without noise, with lanes diverging.
+#[test]
+fn fused_step_matches_the_general_path() {
+    for generator in GENERATORS {
+        for name in METHODS {
+            for noise in [0.0, 0.005] {
+                let m = method(name, noise);
+                let mut cfg = BatchConfig::new(8, 45);
+                cfg.width = 16;
+                cfg.diverge_above = 1e3;
+                cfg.generator = generator;
+                let run = |p: &dyn LaneProblem| {
+                    run_batch(
+                        p,
+                        &m,
+                        StepSizes::constant(0.4, 0.3),
+                        400,
+                        &cfg,
+                        |_, rng, x| {
+                            x[0] = rng.random_range(-3.0..=3.0);
+                            x[1] = rng.random_range(-3.0..=3.0);
+                        },
+                    )
+                    .unwrap()
+                };
+                let fused = run(&QuarticSaddle::new());
+                assert!(
+                    fused.diverged_at.iter().any(|d| d.is_some()),
+                    "{name}: none diverged"
+                );
+                assert_eq!(
+                    fused,
+                    run(&Unfused(QuarticSaddle::new())),
+                    "{name} {generator:?}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn bad_settings_are_typed_errors() {
     let q = QuarticSaddle::new();

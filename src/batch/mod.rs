@@ -54,6 +54,92 @@ pub trait LaneProblem: Sync {
     fn scratch_len(&self, _width: usize) -> usize {
         0
     }
+    /// Whether the problem has two parameters and [`LaneProblem::grad2`]: the engine then makes a
+    /// whole step of a lane in one loop over the lanes (the same operations in the same order).
+    fn pointwise2(&self) -> bool {
+        false
+    }
+    /// The gradient at (x₁, x₂), bitwise what `grad_lanes` writes for a lane at that point (only
+    /// called when [`LaneProblem::pointwise2`] is true).
+    fn grad2(&self, _x1: f64, _x2: f64) -> (f64, f64) {
+        unreachable!("grad2 of a problem without pointwise2")
+    }
+}
+
+/// The ascent of a fused two-parameter step: none (plain gradient), w + ρg, or w + ρg/‖g‖.
+const ASCENT_NONE: u8 = 0;
+const ASCENT_GRAD: u8 = 1;
+const ASCENT_NORMALIZED: u8 = 2;
+
+/// One step of every live lane of a two-parameter problem in one loop: the gradient at x (plus
+/// s·z₀, s·z₁ when `NOISE`), the ascent point, the gradient there (plus s·z₂, s·z₃), the SSAM rescaling when
+/// `RENORM`, and the update x − η·d into `new`, with exactly the operations of the engine's general
+/// path (a two-term `dot` is (0 + a²) + b², and 0 + a² = a²). Returns whether some lane left the
+/// bounds. `z` holds the normals as rows of `width`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn fused_step2<P: LaneProblem + ?Sized, const ASCENT: u8, const RENORM: bool, const NOISE: bool>(
+    problem: &P,
+    x: &[f64],
+    new: &mut [f64],
+    z: &[f64],
+    width: usize,
+    live: usize,
+    (lr, rho, s, bound): (f64, f64, f64, f64),
+) -> bool {
+    let (x1, x2) = (&x[..live], &x[width..width + live]);
+    let (n1, n2) = new.split_at_mut(width);
+    let (n1, n2) = (&mut n1[..live], &mut n2[..live]);
+    let row = |r: usize| &z[r * width..r * width + live];
+    let (z0, z1, z2, z3) = if ASCENT == ASCENT_NONE {
+        (row(0), row(1), row(0), row(1))
+    } else {
+        (row(0), row(1), row(2), row(3))
+    };
+    let mut bad = false;
+    for l in 0..live {
+        let (a, b) = (x1[l], x2[l]);
+        let (mut g1, mut g2) = problem.grad2(a, b);
+        if NOISE {
+            g1 += s * z0[l];
+            g2 += s * z1[l];
+        }
+        let (d1, d2) = if ASCENT == ASCENT_NONE {
+            (g1, g2)
+        } else {
+            let ng = if ASCENT == ASCENT_NORMALIZED || RENORM {
+                (g1 * g1 + g2 * g2).sqrt()
+            } else {
+                0.0
+            };
+            let scale = if ASCENT == ASCENT_NORMALIZED {
+                if ng > 0.0 { rho / ng } else { 0.0 }
+            } else {
+                rho
+            };
+            let (mut d1, mut d2) = problem.grad2(a + scale * g1, b + scale * g2);
+            if NOISE {
+                d1 += s * z2[l];
+                d2 += s * z3[l];
+            }
+            if RENORM {
+                let nd = (d1 * d1 + d2 * d2).sqrt();
+                if nd > 0.0 {
+                    let inv = 1.0 / nd;
+                    (ng * (d1 * inv), ng * (d2 * inv))
+                } else {
+                    (0.0, 0.0)
+                }
+            } else {
+                (d1, d2)
+            }
+        };
+        let (y1, y2) = (a - lr * d1, b - lr * d2);
+        n1[l] = y1;
+        n2[l] = y2;
+        bad |= y1.is_nan() | (y1.abs() > bound) | y2.is_nan() | (y2.abs() > bound);
+    }
+    bad
 }
 
 /// A per-trajectory generator the engine can use.
@@ -392,6 +478,8 @@ struct Lanes<N> {
     /// Block-local trajectory of each slot (slots are reordered as lanes die).
     slot: Vec<usize>,
     noise: N,
+    /// The normals of a fused step: four rows of `width`.
+    z: Vec<f64>,
     start: Vec<f64>,
 }
 
@@ -410,6 +498,7 @@ impl<N: NoiseLanes> Lanes<N> {
             acc: vec![0.0; 4 * width],
             slot: Vec::with_capacity(width),
             noise: N::with_width(width, isa),
+            z: vec![0.0; 4 * width],
             start: vec![0.0; problem.dim()],
         }
     }
@@ -422,6 +511,120 @@ impl<N: NoiseLanes> Lanes<N> {
             e * e
         });
         out[..live].iter_mut().for_each(|o| *o = o.sqrt());
+    }
+
+    /// One step of the live lanes through the problem's `grad_lanes`, pass by pass; the new
+    /// iterates go into `descent`. Returns whether some lane left the bounds.
+    #[inline(always)]
+    fn general_step<P: LaneProblem + ?Sized>(
+        &mut self,
+        problem: &P,
+        method: &Method,
+        ascent: Ascent,
+        (lr, rho, s, bound): (f64, f64, f64, f64),
+        live: usize,
+    ) -> bool {
+        let dim = problem.dim();
+        let w = self.width;
+        let row = |j: usize| j * w..j * w + live;
+        match ascent {
+            Ascent::None => {
+                problem.grad_lanes(&self.x, w, live, &mut self.descent, &mut self.scratch);
+                if s > 0.0 {
+                    self.noise.add_noise(&mut self.descent, dim, w, live, s);
+                }
+            }
+            _ => {
+                problem.grad_lanes(&self.x, w, live, &mut self.g, &mut self.scratch);
+                if s > 0.0 {
+                    self.noise.add_noise(&mut self.g, dim, w, live, s);
+                }
+                let normalized = ascent == Ascent::Normalized;
+                if normalized || method.renormalize {
+                    Self::norms(&self.g, dim, w, live, &mut self.acc, &mut self.norm_g);
+                }
+                for j in 0..dim {
+                    let (a, x, g) = (&mut self.w_asc[row(j)], &self.x[row(j)], &self.g[row(j)]);
+                    if normalized {
+                        for (((a, x), g), ng) in a.iter_mut().zip(x).zip(g).zip(&self.norm_g) {
+                            let scale = if *ng > 0.0 { rho / ng } else { 0.0 };
+                            *a = x + scale * g;
+                        }
+                    } else {
+                        for ((a, x), g) in a.iter_mut().zip(x).zip(g) {
+                            *a = x + rho * g;
+                        }
+                    }
+                }
+                problem.grad_lanes(&self.w_asc, w, live, &mut self.descent, &mut self.scratch);
+                if s > 0.0 {
+                    self.noise.add_noise(&mut self.descent, dim, w, live, s);
+                }
+                if method.renormalize {
+                    Self::norms(&self.descent, dim, w, live, &mut self.acc, &mut self.norm_d);
+                    for j in 0..dim {
+                        let d = &mut self.descent[row(j)];
+                        for ((d, ng), na) in d.iter_mut().zip(&self.norm_g).zip(&self.norm_d) {
+                            *d = if *na > 0.0 {
+                                ng * (*d * (1.0 / na))
+                            } else {
+                                0.0
+                            };
+                        }
+                    }
+                }
+            }
+        }
+        // The new iterate goes into `descent`; a lane that left the bounds keeps its old one.
+        for j in 0..dim {
+            for (d, x) in self.descent[row(j)].iter_mut().zip(&self.x[row(j)]) {
+                *d = x - lr * *d;
+            }
+        }
+        // Leaving the bounds is rare: one vectorized pass finds whether any lane did.
+        let mut any_bad = false;
+        for j in 0..dim {
+            for v in &self.descent[row(j)] {
+                any_bad |= v.is_nan() | (v.abs() > bound);
+            }
+        }
+        any_bad
+    }
+
+    /// One step of the live lanes of a two-parameter problem in one loop ([`fused_step2`]), the
+    /// normals drawn beforehand; the new iterates go into `descent`.
+    #[inline(always)]
+    fn fused_step<P: LaneProblem + ?Sized>(
+        &mut self,
+        problem: &P,
+        ascent: Ascent,
+        renormalize: bool,
+        sizes: (f64, f64, f64, f64),
+        live: usize,
+    ) -> bool {
+        let (w, s) = (self.width, sizes.2);
+        let evaluations = if ascent == Ascent::None { 1 } else { 2 };
+        if s > 0.0 {
+            self.noise.fill(&mut self.z, 2 * evaluations, w, live);
+        }
+        let (x, new, z) = (&self.x, &mut self.descent, &self.z);
+        macro_rules! go {
+            ($a:expr, $r:expr, $n:expr) => {
+                fused_step2::<P, $a, $r, $n>(problem, x, new, z, w, live, sizes)
+            };
+        }
+        match (ascent, renormalize, s > 0.0) {
+            (Ascent::None, _, true) => go!(ASCENT_NONE, false, true),
+            (Ascent::None, _, false) => go!(ASCENT_NONE, false, false),
+            (Ascent::Normalized, false, true) => go!(ASCENT_NORMALIZED, false, true),
+            (Ascent::Normalized, false, false) => go!(ASCENT_NORMALIZED, false, false),
+            (Ascent::Normalized, true, true) => go!(ASCENT_NORMALIZED, true, true),
+            (Ascent::Normalized, true, false) => go!(ASCENT_NORMALIZED, true, false),
+            (_, false, true) => go!(ASCENT_GRAD, false, true),
+            (_, false, false) => go!(ASCENT_GRAD, false, false),
+            (_, true, true) => go!(ASCENT_GRAD, true, true),
+            (_, true, false) => go!(ASCENT_GRAD, true, false),
+        }
     }
 
     /// Run the block on the widest instruction set `task.cfg.isa` allows.
@@ -498,6 +701,7 @@ impl<N: NoiseLanes> Lanes<N> {
         }
         let s = method.noise_std;
         let bound = cfg.diverge_above;
+        let fused = dim == 2 && problem.pointwise2();
         let mut live = count;
         for t in 0..steps {
             if live == 0 {
@@ -509,68 +713,17 @@ impl<N: NoiseLanes> Lanes<N> {
             } else {
                 method.ascent
             };
-            let row = |j: usize| j * w..j * w + live;
-            match ascent {
-                Ascent::None => {
-                    problem.grad_lanes(&self.x, w, live, &mut self.descent, &mut self.scratch);
-                    if s > 0.0 {
-                        self.noise.add_noise(&mut self.descent, dim, w, live, s);
-                    }
-                }
-                _ => {
-                    problem.grad_lanes(&self.x, w, live, &mut self.g, &mut self.scratch);
-                    if s > 0.0 {
-                        self.noise.add_noise(&mut self.g, dim, w, live, s);
-                    }
-                    let normalized = ascent == Ascent::Normalized;
-                    if normalized || method.renormalize {
-                        Self::norms(&self.g, dim, w, live, &mut self.acc, &mut self.norm_g);
-                    }
-                    for j in 0..dim {
-                        let (a, x, g) = (&mut self.w_asc[row(j)], &self.x[row(j)], &self.g[row(j)]);
-                        if normalized {
-                            for (((a, x), g), ng) in a.iter_mut().zip(x).zip(g).zip(&self.norm_g) {
-                                let scale = if *ng > 0.0 { rho / ng } else { 0.0 };
-                                *a = x + scale * g;
-                            }
-                        } else {
-                            for ((a, x), g) in a.iter_mut().zip(x).zip(g) {
-                                *a = x + rho * g;
-                            }
-                        }
-                    }
-                    problem.grad_lanes(&self.w_asc, w, live, &mut self.descent, &mut self.scratch);
-                    if s > 0.0 {
-                        self.noise.add_noise(&mut self.descent, dim, w, live, s);
-                    }
-                    if method.renormalize {
-                        Self::norms(&self.descent, dim, w, live, &mut self.acc, &mut self.norm_d);
-                        for j in 0..dim {
-                            let d = &mut self.descent[row(j)];
-                            for ((d, ng), na) in d.iter_mut().zip(&self.norm_g).zip(&self.norm_d) {
-                                *d = if *na > 0.0 {
-                                    ng * (*d * (1.0 / na))
-                                } else {
-                                    0.0
-                                };
-                            }
-                        }
-                    }
-                }
-            }
-            // The new iterate goes into `descent`; a lane that left the bounds keeps its old one.
-            for j in 0..dim {
-                for (d, x) in self.descent[row(j)].iter_mut().zip(&self.x[row(j)]) {
-                    *d = x - lr * *d;
-                }
-            }
-            // Leaving the bounds is rare: one vectorized pass finds whether any lane did.
-            let mut any_bad = false;
-            for j in 0..dim {
-                for v in &self.descent[row(j)] {
-                    any_bad |= v.is_nan() | (v.abs() > bound);
-                }
-            }
+            let any_bad = if fused {
+                self.fused_step(
+                    problem,
+                    ascent,
+                    method.renormalize,
+                    (lr, rho, s, bound),
+                    live,
+                )
+            } else {
+                self.general_step(problem, method, ascent, (lr, rho, s, bound), live)
+            };
             let mut l = 0;
             while any_bad && l < live {
                 let bad = (0..dim).any(|j| {

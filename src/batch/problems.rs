@@ -11,15 +11,22 @@ impl LaneProblem for QuarticSaddle {
     fn dim(&self) -> usize {
         2
     }
-    /// ∇f = (x₁³ − x₂, x₂ − x₁), lane by lane.
+    /// ∇f = (x₁³ − x₂, x₂ − x₁), lane by lane ([`LaneProblem::grad2`] at each lane).
     #[inline(always)]
     fn grad_lanes(&self, x: &[f64], width: usize, live: usize, out: &mut [f64], _: &mut [f64]) {
         let (x1, x2) = (&x[..live], &x[width..width + live]);
         let (g1, g2) = out.split_at_mut(width);
         for (((g1, g2), a), b) in g1[..live].iter_mut().zip(&mut g2[..live]).zip(x1).zip(x2) {
-            *g1 = a * a * a - b;
-            *g2 = b - a;
+            (*g1, *g2) = self.grad2(*a, *b);
         }
+    }
+    fn pointwise2(&self) -> bool {
+        true
+    }
+    /// ∇f = (x₁³ − x₂, x₂ − x₁).
+    #[inline(always)]
+    fn grad2(&self, a: f64, b: f64) -> (f64, f64) {
+        (a * a * a - b, b - a)
     }
 }
 
