@@ -128,6 +128,7 @@ fn bench_problem<P: Problem + LaneProblem>(
         for (id, generator) in [
             ("chacha8", Generator::ChaCha8),
             ("philox", Generator::Philox),
+            ("xoshiro", Generator::Xoshiro),
         ] {
             g.bench_function(format!("batch_{id}_{name}"), |b| {
                 b.iter(|| black_box(batched(p, &m, sizes, steps, lanes, h, generator)))
