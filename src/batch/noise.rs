@@ -164,6 +164,8 @@ pub(crate) struct XoshiroLanes {
     z: Vec<f64>,
     /// Bit l % 8 of byte l / 8: lane l's last draw was rejected by the fast path.
     reject: Vec<u8>,
+    /// |x| − bound per lane (the AVX-512 path's acceptance test: negative when accepted).
+    margin: Vec<f64>,
     /// Lanes pushed since the last `clear`.
     len: usize,
     /// Draw with the AVX-512 kernel.
@@ -188,7 +190,7 @@ impl XoshiroLanes {
 
     /// The fast path for lanes `from..live`, one lane at a time.
     #[inline(always)]
-    fn fast_path_scalar(&mut self, from: usize, live: usize) {
+    fn fast_path_scalar(&mut self, z: &mut [f64], from: usize, live: usize) {
         let tab: &ZigTable = &ZIGGURAT;
         for l in from..live {
             let (w, s) = Xoshiro::advance(self.lane_state(l));
@@ -198,7 +200,7 @@ impl XoshiroLanes {
             let i = (w & 0xff) as usize;
             let u = f64::from_bits(0x4000_0000_0000_0000 | (w >> 12)) - 3.0;
             let x = u * tab.x[i];
-            self.z[l] = x;
+            z[l] = x;
             if x.abs() >= tab.bound[i] {
                 self.reject[l / 8] |= 1 << (l % 8);
             }
@@ -210,7 +212,8 @@ impl XoshiroLanes {
     /// the number of lanes done.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    fn fast_path_avx512(&mut self, live: usize) -> usize {
+    #[inline]
+    fn fast_path_avx512(&mut self, z: &mut [f64], live: usize) -> usize {
         use std::arch::x86_64::*;
         let tab: &ZigTable = &ZIGGURAT;
         let chunks = live / 8;
@@ -248,33 +251,47 @@ impl XoshiroLanes {
                 let u = _mm512_sub_pd(_mm512_castsi512_pd(bits), three);
                 let x = _mm512_mul_pd(u, _mm512_i64gather_pd::<8>(i, tab.x.as_ptr()));
                 let bound = _mm512_i64gather_pd::<8>(i, tab.bound.as_ptr());
-                let ok = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(x), bound);
-                _mm512_storeu_pd(self.z[r].as_mut_ptr(), x);
-                self.reject[c] = !ok;
+                _mm512_storeu_pd(z[r.clone()].as_mut_ptr(), x);
+                _mm512_storeu_pd(
+                    self.margin[r].as_mut_ptr(),
+                    _mm512_sub_pd(_mm512_abs_pd(x), bound),
+                );
             }
+        }
+        // |x| < bound exactly when |x| − bound < 0 (a difference of distinct doubles is never
+        // zero). Comparing in a second loop keeps the mask registers the comparisons write away
+        // from the gathers' masks, which would otherwise chain one chunk's gathers to the last's.
+        let zero = _mm512_setzero_pd();
+        for c in 0..chunks {
+            // SAFETY: as above.
+            let m = unsafe { _mm512_loadu_pd(self.margin[c * 8..c * 8 + 8].as_ptr()) };
+            self.reject[c] = !_mm512_cmp_pd_mask::<_CMP_LT_OQ>(m, zero);
         }
         chunks * 8
     }
 
-    /// One standard normal per lane `0..live` into `self.z`.
+    /// One standard normal per lane `0..live` into `z`.
     #[inline(always)]
-    fn normals(&mut self, live: usize) {
+    fn normals(&mut self, z: &mut [f64], live: usize) {
         let bytes = live.div_ceil(8);
-        self.reject[..bytes].fill(0);
         let mut done = 0;
         #[cfg(target_arch = "x86_64")]
         if self.avx512 {
             // SAFETY: `avx512` is set only when the CPU has AVX-512F.
-            done = unsafe { self.fast_path_avx512(live) };
+            done = unsafe { self.fast_path_avx512(z, live) };
         }
-        self.fast_path_scalar(done, live);
+        // The bytes of the lanes the scalar path draws start clear.
+        for b in &mut self.reject[done / 8..bytes] {
+            *b = 0;
+        }
+        self.fast_path_scalar(z, done, live);
         for byte in 0..bytes {
             let mut bits = self.reject[byte];
             while bits != 0 {
                 let l = byte * 8 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 let mut rng = Xoshiro::from_state(self.lane_state(l));
-                self.z[l] = StandardNormal.sample(&mut rng);
+                z[l] = StandardNormal.sample(&mut rng);
                 let s = rng.state();
                 for (k, n) in self.copies().1.iter_mut().enumerate() {
                     n[l] = s[k];
@@ -293,6 +310,7 @@ impl NoiseLanes for XoshiroLanes {
             cur: 0,
             z: vec![0.0; width],
             reject: vec![0; width.div_ceil(8)],
+            margin: vec![0.0; width],
             len: 0,
             avx512: isa == Isa::Auto && Isa::detected() == "avx512",
         }
@@ -316,19 +334,20 @@ impl NoiseLanes for XoshiroLanes {
     }
     #[inline(always)]
     fn add_noise(&mut self, buf: &mut [f64], dim: usize, width: usize, live: usize, s: f64) {
+        let mut z = std::mem::take(&mut self.z);
         for j in 0..dim {
-            self.normals(live);
+            self.normals(&mut z, live);
             let row = &mut buf[j * width..j * width + live];
-            for (b, z) in row.iter_mut().zip(&self.z[..live]) {
+            for (b, z) in row.iter_mut().zip(&z[..live]) {
                 *b += s * z;
             }
         }
+        self.z = z;
     }
     #[inline(always)]
     fn fill(&mut self, out: &mut [f64], rows: usize, width: usize, live: usize) {
         for r in 0..rows {
-            self.normals(live);
-            out[r * width..r * width + live].copy_from_slice(&self.z[..live]);
+            self.normals(&mut out[r * width..(r + 1) * width], live);
         }
     }
 }
@@ -367,7 +386,8 @@ mod tests {
                 scalar.push(r);
             }
             for _ in 0..20_000 {
-                lanes.normals(live);
+                let mut z = vec![0.0; 32];
+                lanes.normals(&mut z, live);
                 rejected += lanes
                     .reject
                     .iter()
@@ -375,7 +395,7 @@ mod tests {
                     .sum::<usize>();
                 for (l, r) in scalar.iter_mut().enumerate() {
                     let want: f64 = StandardNormal.sample(r);
-                    assert_eq!(lanes.z[l].to_bits(), want.to_bits(), "lane {l} of {live}");
+                    assert_eq!(z[l].to_bits(), want.to_bits(), "lane {l} of {live}");
                 }
             }
             for (l, r) in scalar.iter().enumerate() {
