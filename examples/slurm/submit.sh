@@ -12,5 +12,5 @@ here=$(dirname "$0")
 job=$(sbatch --parsable --array="0-$((N - 1))" \
     --export="ALL,SPEC=$SPEC,OUT=$OUT,SAMLAB=$SAMLAB" "$here/sweep.sbatch")
 sbatch --parsable --job-name=samlab-merge --dependency="afterok:${job%%;*}" \
-    --output="slurm-%j-merge.out" --wrap "$SAMLAB sweep merge $OUT"
-echo "submitted shards $job (N = $N) and their merge; results in $OUT/cells.csv"
+    --output="slurm-%j-merge.out" --wrap "$SAMLAB sweep merge $OUT --parquet"
+echo "submitted shards $job (N = $N) and their merge; results in $OUT/cells.csv and $OUT/cells.parquet"
