@@ -27,6 +27,7 @@ fn ssam24_fig2_sgd_succeeds_at_small_learning_rates() {
         half_width: 2.0,
         tol: 0.1,
         blowup: 1e6,
+        generator: "xoshiro".into(),
         seed: 0,
         out: dir.path().to_path_buf(),
         quick: true,
