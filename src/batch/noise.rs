@@ -161,6 +161,7 @@ pub(crate) static ZIGGURAT: LazyLock<ZigTable> = LazyLock::new(ZigTable::read);
 pub(crate) struct XoshiroLanes {
     states: [[Vec<u64>; 4]; 2],
     cur: usize,
+    /// The normals of one row in `add_noise`.
     z: Vec<f64>,
     /// Bit l % 8 of byte l / 8: lane l's last draw was rejected by the fast path.
     reject: Vec<u8>,
