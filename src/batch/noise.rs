@@ -179,13 +179,20 @@ impl XoshiroLanes {
         [c[0][l], c[1][l], c[2][l], c[3][l]]
     }
 
-    /// The current and the next copy of the states.
-    fn copies(&mut self) -> (&[Vec<u64>; 4], &mut [Vec<u64>; 4]) {
-        let (a, b) = self.states.split_at_mut(1);
-        if self.cur == 0 {
+    /// The current and the next copy of `states` (`cur` is the current one's index).
+    fn copies(states: &mut [[Vec<u64>; 4]; 2], cur: usize) -> (&[Vec<u64>; 4], &mut [Vec<u64>; 4]) {
+        let (a, b) = states.split_at_mut(1);
+        if cur == 0 {
             (&a[0], &mut b[0])
         } else {
             (&b[0], &mut a[0])
+        }
+    }
+
+    /// Write state `s` as lane `l` of `copy`.
+    fn set_state(copy: &mut [Vec<u64>; 4], l: usize, s: [u64; 4]) {
+        for (c, w) in copy.iter_mut().zip(s) {
+            c[l] = w;
         }
     }
 
@@ -193,15 +200,13 @@ impl XoshiroLanes {
     #[inline(always)]
     fn fast_path_scalar(&mut self, z: &mut [f64], from: usize, live: usize) {
         let tab: &ZigTable = &ZIGGURAT;
-        for l in from..live {
+        for (l, zl) in z.iter_mut().enumerate().take(live).skip(from) {
             let (w, s) = Xoshiro::advance(self.lane_state(l));
-            for (k, n) in self.copies().1.iter_mut().enumerate() {
-                n[l] = s[k];
-            }
+            Self::set_state(Self::copies(&mut self.states, self.cur).1, l, s);
             let i = (w & 0xff) as usize;
             let u = f64::from_bits(0x4000_0000_0000_0000 | (w >> 12)) - 3.0;
             let x = u * tab.x[i];
-            z[l] = x;
+            *zl = x;
             if x.abs() >= tab.bound[i] {
                 self.reject[l / 8] |= 1 << (l % 8);
             }
@@ -218,13 +223,7 @@ impl XoshiroLanes {
         use std::arch::x86_64::*;
         let tab: &ZigTable = &ZIGGURAT;
         let chunks = live / 8;
-        let cur = self.cur;
-        let (a, b) = self.states.split_at_mut(1);
-        let (cur, next) = if cur == 0 {
-            (&a[0], &mut b[0])
-        } else {
-            (&b[0], &mut a[0])
-        };
+        let (cur, next) = Self::copies(&mut self.states, self.cur);
         let [c0, c1, c2, c3] = cur;
         let [n0, n1, n2, n3] = next;
         let (mask, three) = (_mm512_set1_epi64(0xff), _mm512_set1_pd(3.0));
@@ -293,10 +292,7 @@ impl XoshiroLanes {
                 bits &= bits - 1;
                 let mut rng = Xoshiro::from_state(self.lane_state(l));
                 z[l] = StandardNormal.sample(&mut rng);
-                let s = rng.state();
-                for (k, n) in self.copies().1.iter_mut().enumerate() {
-                    n[l] = s[k];
-                }
+                Self::set_state(Self::copies(&mut self.states, self.cur).1, l, rng.state());
             }
         }
         self.cur ^= 1;
@@ -322,10 +318,7 @@ impl NoiseLanes for XoshiroLanes {
     fn push(&mut self, seed: u64, index: u64, init: &mut dyn FnMut(&mut dyn RngCore)) {
         let mut rng = Xoshiro::new(seed, index);
         init(&mut rng);
-        let s = rng.state();
-        for (k, c) in self.states[self.cur].iter_mut().enumerate() {
-            c[self.len] = s[k];
-        }
+        Self::set_state(&mut self.states[self.cur], self.len, rng.state());
         self.len += 1;
     }
     fn swap(&mut self, a: usize, b: usize) {
