@@ -7,8 +7,10 @@
 //!   ns/trajectory-step = time per iteration / (LANES · STEPS). Variants: `single_chacha8` (the
 //!   `step` loop of the single runner, one trajectory after the other, ChaCha8),
 //!   `single_philox` (the same loop on Philox), `batch_chacha8` and `batch_philox` (the batched
-//!   engine, one block of `LANES` lanes on one thread), and, without noise (the arithmetic alone),
-//!   `single_nonoise` and `batch_nonoise`.
+//!   engine, one block of `LANES` lanes on one thread), `family_xoshiro` (`batch::run_family`: one
+//!   start run with `LANES` step-size pairs that share its stream, so a row of normals is drawn
+//!   once for the block; every member has η = 0.01, ρ = 0.2, the per-slot work of the other
+//!   variants), and, without noise (the arithmetic alone), `single_nonoise` and `batch_nonoise`.
 //! - `quadratic/<variant>/<method>`: the ssam24 Fig 6 quadratic (d = 20, δ = 0.01, s² = 1e-4,
 //!   η = 1e-3, ρ = 0.5), methods gd, sam, sam-star, ssam; one iteration is `QSTEPS` steps of one
 //!   trajectory (single) or of each of `QLANES` lanes (batched).
@@ -20,7 +22,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::Rng;
-use samlab::batch::{BatchConfig, Generator, LaneProblem, run_batch};
+use samlab::batch::{BatchConfig, Generator, LaneProblem, run_batch, run_family};
 use samlab::optim::{Method, StepSizes, Workspace, step};
 use samlab::problem::{Problem, Quadratic, QuarticSaddle};
 use samlab::rng::{Philox, stream};
@@ -94,6 +96,27 @@ fn batched<P: LaneProblem>(
     res.diverged_at.iter().filter(|d| d.is_none()).count()
 }
 
+/// One start run with `count` copies of (η, ρ) sharing its stream ([`run_family`]), one block.
+fn family<P: LaneProblem>(
+    p: &P,
+    m: &Method,
+    sizes: (f64, f64),
+    steps: usize,
+    count: usize,
+    h: f64,
+) -> usize {
+    let mut cfg = BatchConfig::new(0, 1);
+    cfg.width = count;
+    cfg.diverge_above = 1e6;
+    cfg.generator = Generator::Xoshiro;
+    let members = vec![sizes; count];
+    let res = run_family(p, m, &members, steps, &cfg, |_, rng, x| {
+        x.iter_mut().for_each(|v| *v = rng.random_range(-h..=h))
+    })
+    .expect("family run");
+    res.diverged_at.iter().filter(|d| d.is_none()).count()
+}
+
 fn bench_problem<P: Problem + LaneProblem>(
     c: &mut Criterion,
     group: &str,
@@ -135,6 +158,9 @@ fn bench_problem<P: Problem + LaneProblem>(
             });
         }
         if group == "quartic" {
+            g.bench_function(format!("family_xoshiro_{name}"), |b| {
+                b.iter(|| black_box(family(p, &m, sizes, steps, lanes, h)))
+            });
             let quiet = method(name, 0.0);
             g.bench_function(format!("single_nonoise_{name}"), |b| {
                 b.iter(|| black_box(single(p, &quiet, sizes, steps, lanes, h, |k| stream(1, k))))

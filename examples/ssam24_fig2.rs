@@ -12,13 +12,19 @@
 //! (`--lrs 100 --starts 10000` is the paper's grid). SGD does not depend on ρ: it is run once
 //! per learning rate and drawn in every panel.
 //!
-//! Randomness: trajectory `k` of cell `c` (cells numbered SGD × lr first, then
-//! (method, ρ, lr)) draws its start and its noise from stream `c·starts + k` of `seed`, with
-//! xoshiro256++ (`samlab::rng::Xoshiro`, seeded from that ChaCha8 stream; `--generator chacha8`
-//! or `philox` for the others), so the result does not depend on the thread count. The
-//! trajectories of a cell run on the batched engine (`samlab::batch`, 64 lanes per block), which
-//! gives bitwise the iterates of the single runner's `step` loop on the same generator
-//! (`tests/batch.rs`).
+//! Randomness (`--streams shared`, the default: common random numbers across learning rates):
+//! start `k` of curve `c` (curves numbered SGD first, then (method, ρ)) draws its start and its
+//! noise from stream `c·starts + k` of `seed`, and that one stream serves the curve's every
+//! learning rate: the runs of one curve at two learning rates begin at the same point and receive
+//! the same noise. Each cell's success count is still an average over independent starts and
+//! noise, so its Wilson interval holds as before; the differences between neighbouring learning
+//! rates are less noisy, and a row of normals is drawn once for all learning rates, which makes
+//! the full grid several times faster (`samlab::batch::run_family`). With `--streams independent`
+//! run `k` of cell `c·lrs + i` (learning rate i) has its own stream `(c·lrs + i)·starts + k`.
+//! The generator is xoshiro256++ (`samlab::rng::Xoshiro`, seeded from that ChaCha8 stream;
+//! `--generator chacha8` or `philox` for the others); the result does not depend on the thread
+//! count. The trajectories run on the batched engine (`samlab::batch`), which gives bitwise the
+//! iterates of the single runner's `step` loop on the same generator and stream (`tests/batch.rs`).
 //!
 //! `cargo run --release --example ssam24_fig2 [-- --lrs N --starts K --steps T --quick --out DIR]`
 //! writes `DIR/ssam24_fig2.{png,svg,csv}`.
@@ -30,7 +36,7 @@ use clap::Parser;
 use indicatif::ProgressBar;
 use rand::Rng;
 use rayon::prelude::*;
-use samlab::batch::{BatchConfig, Generator, run_batch};
+use samlab::batch::{BatchConfig, BatchResult, Generator, run_batch, run_family};
 use samlab::error::{Error, Result};
 use samlab::optim::{Method, StepSizes};
 use samlab::plot::{Figure, Panel, Scale, Series, save, write_csv};
@@ -73,6 +79,10 @@ pub struct Args {
     /// The trajectories' generator: xoshiro (xoshiro256++, the fastest), chacha8 or philox.
     #[arg(long, default_value = "xoshiro")]
     pub generator: String,
+    /// `shared`: a curve's learning rates share each start's stream (common random numbers, the
+    /// fast default); `independent`: every (curve, learning rate, start) has its own stream.
+    #[arg(long, default_value = "shared")]
+    pub streams: String,
     /// Seed of the starts and the noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -165,8 +175,32 @@ fn sizes(args: &Args) -> (usize, usize, usize) {
     }
 }
 
+/// The batched engine's settings for `starts` runs from stream `first_stream` on.
+fn batch_config(args: &Args, starts: usize, first_stream: u64) -> Result<BatchConfig> {
+    let mut cfg = BatchConfig::new(args.seed, starts);
+    cfg.first_stream = first_stream;
+    cfg.diverge_above = args.blowup;
+    cfg.generator = Generator::from_name(&args.generator)?;
+    Ok(cfg)
+}
+
+/// A start uniform in [−h, h]², drawn from the run's generator.
+fn start(h: f64) -> impl Fn(u64, &mut dyn rand::RngCore, &mut [f64]) + Sync {
+    move |_, rng, x| {
+        x[0] = rng.random_range(-h..=h);
+        x[1] = rng.random_range(-h..=h);
+    }
+}
+
+/// Whether run `k` of `res` ended within `tol` of (1, 1) or (−1, −1) without diverging.
+fn success(res: &BatchResult, k: usize, tol: f64) -> bool {
+    let x = res.params(k);
+    let d2 = |s: f64| (x[0] - s).powi(2) + (x[1] - s).powi(2);
+    res.diverged_at[k].is_none() && (d2(1.0) <= tol * tol || d2(-1.0) <= tol * tol)
+}
+
 /// Count the successes of one (method, ρ, lr) cell: `starts` runs of `steps` steps, run `k`
-/// drawing its start and noise from `stream(seed, first_stream + k)`, on the batched engine.
+/// drawing its start and noise from stream `first_stream + k`, on the batched engine.
 #[allow(clippy::too_many_arguments)]
 pub fn run_cell(
     method: &Method,
@@ -177,30 +211,48 @@ pub fn run_cell(
     args: &Args,
     first_stream: u64,
 ) -> Result<usize> {
-    let h = args.half_width;
-    let mut cfg = BatchConfig::new(args.seed, starts);
-    cfg.first_stream = first_stream;
-    cfg.diverge_above = args.blowup;
-    cfg.generator = Generator::from_name(&args.generator)?;
+    let cfg = batch_config(args, starts, first_stream)?;
+    let sizes = StepSizes::constant(lr, rho);
     let res = run_batch(
         &QuarticSaddle::new(),
         method,
-        StepSizes::constant(lr, rho),
+        sizes,
         steps,
         &cfg,
-        |_, rng, x| {
-            x[0] = rng.random_range(-h..=h);
-            x[1] = rng.random_range(-h..=h);
-        },
+        start(args.half_width),
     )?;
-    let tol2 = args.tol * args.tol;
-    Ok((0..starts)
-        .filter(|&k| {
-            let x = res.params(k);
-            let d2 = |s: f64| (x[0] - s).powi(2) + (x[1] - s).powi(2);
-            res.diverged_at[k].is_none() && (d2(1.0) <= tol2 || d2(-1.0) <= tol2)
+    Ok((0..starts).filter(|&k| success(&res, k, args.tol)).count())
+}
+
+/// Count the successes of one (method, ρ) curve at every learning rate with common random
+/// numbers: start `k` (stream `first_stream + k`) is run at every learning rate.
+pub fn run_curve(
+    method: &Method,
+    rho: f64,
+    lrs: &[f64],
+    starts: usize,
+    steps: usize,
+    args: &Args,
+    first_stream: u64,
+) -> Result<Vec<usize>> {
+    let cfg = batch_config(args, starts, first_stream)?;
+    let family: Vec<(f64, f64)> = lrs.iter().map(|&lr| (lr, rho)).collect();
+    let res = run_family(
+        &QuarticSaddle::new(),
+        method,
+        &family,
+        steps,
+        &cfg,
+        start(args.half_width),
+    )?;
+    let m = lrs.len();
+    Ok((0..m)
+        .map(|i| {
+            (0..starts)
+                .filter(|&k| success(&res, k * m + i, args.tol))
+                .count()
         })
-        .count())
+        .collect())
 }
 
 /// Run the experiment, write the figure and its CSV; return the success counts.
@@ -223,28 +275,45 @@ pub fn run_figure(args: &Args) -> Result<Outcome> {
         .iter()
         .map(|m| Method::from_name(m, None, false)?.with_noise(args.noise))
         .collect::<Result<_>>()?;
-    let cells: Vec<(usize, usize)> = (0..specs.len())
-        .flat_map(|c| (0..n_lr).map(move |i| (c, i)))
-        .collect();
-    let bar = ProgressBar::new(cells.len() as u64);
-    let counts: Vec<usize> = cells
-        .par_iter()
-        .enumerate()
-        .map(|(cell, &(c, i))| {
-            let (m, rho) = specs[c];
-            let k = run_cell(
+    let shared = match args.streams.as_str() {
+        "shared" => true,
+        "independent" => false,
+        other => {
+            return Err(Error::invalid(
+                "streams",
+                format!("unknown stream layout {other:?} (shared or independent)"),
+            ));
+        }
+    };
+    Generator::from_name(&args.generator)?;
+    let bar = ProgressBar::new((specs.len() * n_lr) as u64);
+    let mut counts = Vec::with_capacity(specs.len() * n_lr);
+    for (c, &(m, rho)) in specs.iter().enumerate() {
+        if shared {
+            let first = (c * starts) as u64;
+            counts.extend(run_curve(
                 &methods[m],
                 rho,
-                lrs[i],
+                &lrs,
                 starts,
                 steps,
                 args,
-                (cell * starts) as u64,
-            );
-            bar.inc(1);
-            k
-        })
-        .collect::<Result<_>>()?;
+                first,
+            )?);
+            bar.inc(n_lr as u64);
+        } else {
+            let curve: Vec<usize> = (0..n_lr)
+                .into_par_iter()
+                .map(|i| {
+                    let first = ((c * n_lr + i) * starts) as u64;
+                    let k = run_cell(&methods[m], rho, lrs[i], starts, steps, args, first);
+                    bar.inc(1);
+                    k
+                })
+                .collect::<Result<_>>()?;
+            counts.extend(curve);
+        }
+    }
     bar.finish_and_clear();
     let curves: Vec<Curve> = specs
         .iter()
@@ -353,10 +422,17 @@ pub fn run_figure(args: &Args) -> Result<Outcome> {
             ("seed", args.seed.to_string()),
             (
                 "streams",
-                format!(
-                    "run k of cell c uses stream c*starts + k of seed ({}); cells: SGD x lr, then (method, rho, lr)",
-                    args.generator
-                ),
+                if shared {
+                    format!(
+                        "shared: start k of curve c uses stream c*starts + k of seed ({}) at every lr (common random numbers); curves: SGD, then (method, rho)",
+                        args.generator
+                    )
+                } else {
+                    format!(
+                        "independent: run k of cell c*lrs + i uses stream (c*lrs + i)*starts + k of seed ({}); curves c: SGD, then (method, rho); i: lr index",
+                        args.generator
+                    )
+                },
             ),
             (
                 "method_index",

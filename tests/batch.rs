@@ -3,11 +3,13 @@
 //! quadratic (d = 20) and the diagonal network, each trajectory's final iterate, step count and
 //! divergence step are bitwise those of `optim::run` (ChaCha8) or of a `step` loop (Philox); the
 //! results do not depend on the block width or the thread count; the number of allocations of a
-//! run does not depend on its number of steps; bad settings are typed errors.
+//! run does not depend on its number of steps; bad settings are typed errors. A family run
+//! (`run_family`: every start with several step sizes, sharing its stream) gives each member
+//! bitwise the independent run of that stream.
 
 use rand::{Rng, RngCore};
 use samlab::Error;
-use samlab::batch::{BatchConfig, BatchResult, Generator, Isa, LaneProblem, run_batch};
+use samlab::batch::{BatchConfig, BatchResult, Generator, Isa, LaneProblem, run_batch, run_family};
 use samlab::data::RegressionData;
 use samlab::optim::{Method, Phase, RunConfig, StepSizes, Workspace, run, step};
 use samlab::problem::{DiagNet, Problem, Quadratic, QuarticSaddle};
@@ -318,6 +320,115 @@ fn fused_step_matches_the_general_path() {
     }
 }
 
+/// A random start from the trajectory's own generator (so sharing a stream shares the start).
+fn random_start(_: u64, rng: &mut dyn RngCore, x: &mut [f64]) {
+    for v in x.iter_mut() {
+        *v = rng.random_range(-2.0..=2.0);
+    }
+}
+
+/// Common random numbers: member i of start k of `run_family` is bitwise `run_batch` on stream
+/// `first_stream + k` with `family[i]`, for every method and generator, with and without noise,
+/// with members diverging at different steps; on the fused path (quartic) and the general one
+/// (quadratic).
+#[test]
+fn family_members_match_independent_runs() {
+    let quartic = QuarticSaddle::new();
+    let quad = Quadratic::ssam24(6, 0.01, 2).unwrap();
+    // η = 0.9 on the quartic and η = 3 on the quadratic diverge after a few steps.
+    let quartic_family = [
+        (0.01, 0.2),
+        (0.3, 0.4),
+        (0.9, 0.05),
+        (0.1, 0.1),
+        (0.05, 0.4),
+    ];
+    let quad_family = [(0.05, 0.3), (3.0, 0.3), (0.5, 0.1)];
+    type Run<'a> = &'a dyn Fn(&Method, &BatchConfig, (f64, f64)) -> BatchResult;
+    /// (name, family, the family run, one member's independent run).
+    type Case<'a> = (&'a str, &'a [(f64, f64)], Run<'a>, Run<'a>);
+    let cases: [Case<'_>; 2] = [
+        (
+            "quartic",
+            &quartic_family,
+            &|m, c, _| run_family(&quartic, m, &quartic_family, 300, c, random_start).unwrap(),
+            &|m, c, (lr, rho)| {
+                run_batch(
+                    &quartic,
+                    m,
+                    StepSizes::constant(lr, rho),
+                    300,
+                    c,
+                    random_start,
+                )
+                .unwrap()
+            },
+        ),
+        (
+            "quadratic",
+            &quad_family,
+            &|m, c, _| run_family(&quad, m, &quad_family, 60, c, random_start).unwrap(),
+            &|m, c, (lr, rho)| {
+                run_batch(&quad, m, StepSizes::constant(lr, rho), 60, c, random_start).unwrap()
+            },
+        ),
+    ];
+    for (name, family, together, alone) in cases {
+        for generator in GENERATORS {
+            for (m_name, noise) in METHODS.iter().flat_map(|m| [(m, 0.005), (m, 0.0)]) {
+                let m = method(m_name, noise);
+                let mut cfg = BatchConfig::new(5, 4);
+                cfg.first_stream = 100;
+                cfg.width = 2;
+                cfg.diverge_above = 1e3;
+                cfg.generator = generator;
+                let res = together(&m, &cfg, (0.0, 0.0));
+                assert_eq!(res.steps.len(), 4 * family.len());
+                let mut diverged = 0;
+                for k in 0..cfg.count {
+                    for (i, &sizes) in family.iter().enumerate() {
+                        let mut one = cfg;
+                        one.first_stream = cfg.first_stream + k as u64;
+                        one.count = 1;
+                        let r = alone(&m, &one, sizes);
+                        let t = k * family.len() + i;
+                        let what =
+                            format!("{name} {generator:?} {m_name} s={noise} start {k} {sizes:?}");
+                        assert_eq!(res.params(t), r.params(0), "{what}");
+                        assert_eq!(res.steps[t], r.steps[0], "{what}");
+                        assert_eq!(res.diverged_at[t], r.diverged_at[0], "{what}");
+                        diverged += usize::from(r.diverged_at[0].is_some());
+                    }
+                }
+                assert!(diverged > 0, "{name} {m_name}: some member must diverge");
+            }
+        }
+    }
+}
+
+/// A family run gives the same bits for block widths 1, 3, 64 and on 1 or 3 threads.
+#[test]
+fn family_width_and_thread_independence() {
+    let q = QuarticSaddle::new();
+    let m = method("ssam", 0.005);
+    let family: Vec<(f64, f64)> = (0..7).map(|i| (0.02 * (i + 1) as f64, 0.2)).collect();
+    let mut reference = None;
+    for (width, threads) in [(1, 1), (3, 3), (64, 1), (64, 3)] {
+        let mut cfg = BatchConfig::new(4, 9);
+        cfg.width = width;
+        cfg.generator = Generator::Xoshiro;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let res = pool.install(|| run_family(&q, &m, &family, 200, &cfg, random_start).unwrap());
+        match &reference {
+            None => reference = Some(res),
+            Some(r) => assert_eq!(r, &res, "width {width}, {threads} threads"),
+        }
+    }
+}
+
 #[test]
 fn bad_settings_are_typed_errors() {
     let q = QuarticSaddle::new();
@@ -358,6 +469,14 @@ fn bad_settings_are_typed_errors() {
         )),
         "lr"
     );
+    let family = |f: &[(f64, f64)]| {
+        let m = method("sam", 0.0);
+        field(run_family(&q, &m, f, 5, &BatchConfig::new(0, 2), noop))
+    };
+    assert_eq!(family(&[]), "family");
+    assert_eq!(family(&[(0.1, 0.0), (0.1, 0.2)]), "family");
+    assert_eq!(family(&[(0.1, 0.1), (f64::NAN, 0.2)]), "lr");
+    assert_eq!(family(&[(0.1, -0.1)]), "rho");
 }
 
 /// No allocation per step: a run of 500 steps allocates exactly as often as a run of 5 (the

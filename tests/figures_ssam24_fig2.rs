@@ -1,4 +1,5 @@
-//! ssam24 Fig 2 in quick mode: success rate against the learning rate on the quartic saddle.
+//! ssam24 Fig 2 in quick mode (both stream layouts): success rate against the learning rate on the
+//! quartic saddle.
 //! The run writes its PNG, SVG and CSV into a temporary folder; the CSV has one row per
 //! (curve, learning rate), rates in [0, 1] inside their Wilson interval, finite values, and the
 //! figure's fact: SGD at η = 0.001 nearly always reaches a minimizer.
@@ -13,10 +14,8 @@ use common::{column, setting};
 #[allow(dead_code)]
 mod ssam24_fig2;
 
-#[test]
-fn ssam24_fig2_sgd_succeeds_at_small_learning_rates() {
-    let dir = tempfile::tempdir().unwrap();
-    let args = ssam24_fig2::Args {
+fn quick_args(streams: &str, out: &std::path::Path) -> ssam24_fig2::Args {
+    ssam24_fig2::Args {
         lrs: 0,
         lr_min: 1e-3,
         lr_max: 0.3,
@@ -28,11 +27,34 @@ fn ssam24_fig2_sgd_succeeds_at_small_learning_rates() {
         tol: 0.1,
         blowup: 1e6,
         generator: "xoshiro".into(),
+        streams: streams.into(),
         seed: 0,
-        out: dir.path().to_path_buf(),
+        out: out.to_path_buf(),
         quick: true,
-    };
-    let out = ssam24_fig2::run_figure(&args).unwrap();
+    }
+}
+
+/// Both stream layouts (common random numbers across learning rates, and one stream per cell).
+#[test]
+fn ssam24_fig2_sgd_succeeds_at_small_learning_rates() {
+    for streams in ["shared", "independent"] {
+        quick_run(streams);
+    }
+}
+
+/// An unknown stream layout is a typed error naming the flag.
+#[test]
+fn ssam24_fig2_rejects_unknown_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    match ssam24_fig2::run_figure(&quick_args("both", dir.path())) {
+        Err(samlab::Error::Invalid { field, .. }) => assert_eq!(field, "streams"),
+        other => panic!("expected an invalid-field error, got {other:?}"),
+    }
+}
+
+fn quick_run(streams: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ssam24_fig2::run_figure(&quick_args(streams, dir.path())).unwrap();
     for ext in ["png", "svg", "csv"] {
         assert!(
             dir.path().join(format!("ssam24_fig2.{ext}")).exists(),

@@ -15,6 +15,12 @@
 //! its lanes' states are arrays advanced together, and the ziggurat's fast path is taken for all
 //! lanes at once, see `noise`), each keyed by (seed, trajectory index).
 //!
+//! Families ([`run_family`]): every start is run with several constant step-size pairs (η, ρ),
+//! and the members of a start share its stream — the same start point, the same gradient noise
+//! (common random numbers). A block then holds members of one start, draws each row of normals
+//! once and writes it into every lane, so a noisy learning-rate sweep costs little more than its
+//! arithmetic; each member is still bitwise the independent run of that stream.
+//!
 //! Instruction sets: the lane loops are compiled three times (baseline, AVX2, AVX-512, chosen at
 //! run time by [`Isa`]); they never fuse a multiply-add or reorder a sum, so all three give the
 //! same bits (`tests/batch.rs` compares them).
@@ -33,7 +39,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::optim::{Ascent, Method, Sampling, StepSizes};
 use crate::rng::{Philox, Xoshiro};
-use noise::{NoiseLanes, PerLane, XoshiroLanes};
+use noise::{NoiseLanes, PerLane, Shared, XoshiroLanes};
 
 /// A problem whose full-batch gradient can be evaluated at many points at once.
 pub trait LaneProblem: Sync {
@@ -75,7 +81,7 @@ const ASCENT_NORMALIZED: u8 = 2;
 /// s·z₀, s·z₁ when `NOISE`), the ascent point, the gradient there (plus s·z₂, s·z₃), the SSAM rescaling when
 /// `RENORM`, and the update x − η·d into `new`, with exactly the operations of the engine's general
 /// path (a two-term `dot` is (0 + a²) + b², and 0 + a² = a²). Returns whether some lane left the
-/// bounds. `z` holds the normals as rows of `width`.
+/// bounds. `z` holds the normals as rows of `width`; lane l steps with η = `lr[l]`, ρ = `rho[l]`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn fused_step2<P: LaneProblem + ?Sized, const ASCENT: u8, const RENORM: bool, const NOISE: bool>(
@@ -85,8 +91,10 @@ fn fused_step2<P: LaneProblem + ?Sized, const ASCENT: u8, const RENORM: bool, co
     z: &[f64],
     width: usize,
     live: usize,
-    (lr, rho, s, bound): (f64, f64, f64, f64),
+    (lr, rho): (&[f64], &[f64]),
+    (s, bound): (f64, f64),
 ) -> bool {
+    let (lr, rho) = (&lr[..live], &rho[..live]);
     let (x1, x2) = (&x[..live], &x[width..width + live]);
     let (n1, n2) = new.split_at_mut(width);
     let (n1, n2) = (&mut n1[..live], &mut n2[..live]);
@@ -98,7 +106,7 @@ fn fused_step2<P: LaneProblem + ?Sized, const ASCENT: u8, const RENORM: bool, co
     };
     let mut bad = false;
     for l in 0..live {
-        let (a, b) = (x1[l], x2[l]);
+        let (a, b, lr, rho) = (x1[l], x2[l], lr[l], rho[l]);
         let (mut g1, mut g2) = problem.grad2(a, b);
         if NOISE {
             g1 += s * z0[l];
@@ -377,23 +385,122 @@ where
     check_method(method)?;
     sizes.check()?;
     cfg.check()?;
+    let layout = Layout::Independent(sizes);
     Ok(match cfg.generator {
         Generator::ChaCha8 => {
-            run_with::<P, PerLane<ChaCha8Rng>, F>(problem, method, sizes, steps, cfg, init)
+            run_with::<P, PerLane<ChaCha8Rng>, F>(problem, method, layout, steps, cfg, init)
         }
         Generator::Philox => {
-            run_with::<P, PerLane<Philox>, F>(problem, method, sizes, steps, cfg, init)
+            run_with::<P, PerLane<Philox>, F>(problem, method, layout, steps, cfg, init)
         }
         Generator::Xoshiro => {
-            run_with::<P, XoshiroLanes, F>(problem, method, sizes, steps, cfg, init)
+            run_with::<P, XoshiroLanes, F>(problem, method, layout, steps, cfg, init)
         }
     })
+}
+
+/// Run every one of `cfg.count` starts with every constant step-size pair (η, ρ) of `family`
+/// (common random numbers): trajectory `k·m + i` (m = `family.len()`) is start k run with
+/// `family[i]`, and all m members of start k use stream `cfg.first_stream + k`, so they begin at
+/// the same point and receive the same gradient noise. Each trajectory is bitwise what
+/// [`run_batch`] gives for stream `first_stream + k` with `StepSizes::constant(family[i])`, but a
+/// row of normals is drawn once per block of members instead of once per lane, which makes noisy
+/// learning-rate or radius sweeps several times cheaper. The ρ of the family must be all zero or
+/// all positive (every member then draws the same normals per step). A block holds members of one
+/// start only: ⌈m / ⌈m / width⌉⌉ or fewer lanes.
+pub fn run_family<P, F>(
+    problem: &P,
+    method: &Method,
+    family: &[(f64, f64)],
+    steps: usize,
+    cfg: &BatchConfig,
+    init: F,
+) -> Result<BatchResult>
+where
+    P: LaneProblem + ?Sized,
+    F: Fn(u64, &mut dyn rand::RngCore, &mut [f64]) + Sync,
+{
+    check_method(method)?;
+    cfg.check()?;
+    if family.is_empty() {
+        return Err(Error::invalid(
+            "family",
+            "needs at least one (lr, rho) pair",
+        ));
+    }
+    for &(lr, rho) in family {
+        StepSizes::constant(lr, rho).check()?;
+    }
+    if family.iter().any(|f| f.1 == 0.0) && family.iter().any(|f| f.1 > 0.0) {
+        return Err(Error::invalid(
+            "family",
+            "the radii must be all zero or all positive (the members share their noise draws)",
+        ));
+    }
+    if cfg.count.checked_mul(family.len()).is_none() {
+        return Err(Error::invalid("count", "count × family size overflows"));
+    }
+    let layout = Layout::Family(family);
+    Ok(match cfg.generator {
+        Generator::ChaCha8 => {
+            run_with::<P, Shared<ChaCha8Rng>, F>(problem, method, layout, steps, cfg, init)
+        }
+        Generator::Philox => {
+            run_with::<P, Shared<Philox>, F>(problem, method, layout, steps, cfg, init)
+        }
+        Generator::Xoshiro => {
+            run_with::<P, Shared<Xoshiro>, F>(problem, method, layout, steps, cfg, init)
+        }
+    })
+}
+
+/// How the trajectories of a run map to streams and step sizes.
+#[derive(Clone, Copy, Debug)]
+enum Layout<'a> {
+    /// Trajectory k: stream `first_stream + k`, step sizes the given ones.
+    Independent(StepSizes),
+    /// Trajectory k·m + i: stream `first_stream + k`, constant (η, ρ) = `family[i]`.
+    Family(&'a [(f64, f64)]),
+}
+
+impl Layout<'_> {
+    /// Trajectories of a run of `count` starts.
+    fn trajectories(&self, count: usize) -> usize {
+        match self {
+            Layout::Independent(_) => count,
+            Layout::Family(f) => count * f.len(),
+        }
+    }
+
+    /// The blocks of a run as (first trajectory, lanes): consecutive chunks of at most `width`
+    /// trajectories; a family's chunks split its members evenly and never mix two starts.
+    fn blocks(&self, count: usize, width: usize) -> Vec<(usize, usize)> {
+        let chunks = |first: usize, n: usize, w: usize| {
+            (0..n.div_ceil(w)).map(move |c| (first + c * w, w.min(n - c * w)))
+        };
+        match self {
+            Layout::Independent(_) => chunks(0, count, width).collect(),
+            Layout::Family(f) => {
+                let m = f.len();
+                let w = m.div_ceil(m.div_ceil(width));
+                (0..count).flat_map(|k| chunks(k * m, m, w)).collect()
+            }
+        }
+    }
+
+    /// (stream offset, member) of trajectory `t`.
+    fn lane(&self, t: usize) -> (usize, usize) {
+        match self {
+            Layout::Independent(_) => (t, 0),
+            Layout::Family(f) => (t / f.len(), t % f.len()),
+        }
+    }
 }
 
 fn run_with<P, N, F>(
     problem: &P,
     method: &Method,
-    sizes: StepSizes,
+    layout: Layout<'_>,
     steps: usize,
     cfg: &BatchConfig,
     init: F,
@@ -404,35 +511,41 @@ where
     F: Fn(u64, &mut dyn rand::RngCore, &mut [f64]) + Sync,
 {
     let dim = problem.dim();
-    let width = cfg.width.min(cfg.count.max(1));
-    let blocks = cfg.count.div_ceil(width);
+    let total = layout.trajectories(cfg.count);
+    let blocks = layout.blocks(cfg.count, cfg.width);
+    let width = blocks.iter().map(|b| b.1).max().unwrap_or(1);
     let mut result = BatchResult {
         dim,
-        params: vec![0.0; cfg.count * dim],
-        steps: vec![0; cfg.count],
-        diverged_at: vec![None; cfg.count],
+        params: vec![0.0; total * dim],
+        steps: vec![0; total],
+        diverged_at: vec![None; total],
     };
-    let chunks: Vec<_> = result
-        .params
-        .par_chunks_mut(width * dim)
-        .zip(result.steps.par_chunks_mut(width))
-        .zip(result.diverged_at.par_chunks_mut(width))
-        .enumerate()
-        .collect();
-    debug_assert_eq!(chunks.len(), blocks);
-    chunks.into_par_iter().for_each_init(
+    // Each block's slices of the result, in order.
+    let mut outs = Vec::with_capacity(blocks.len());
+    let (mut params, mut done, mut diverged) = (
+        &mut result.params[..],
+        &mut result.steps[..],
+        &mut result.diverged_at[..],
+    );
+    for &(first, lanes) in &blocks {
+        let (p, rest_p) = std::mem::take(&mut params).split_at_mut(lanes * dim);
+        let (d, rest_d) = std::mem::take(&mut done).split_at_mut(lanes);
+        let (v, rest_v) = std::mem::take(&mut diverged).split_at_mut(lanes);
+        (params, done, diverged) = (rest_p, rest_d, rest_v);
+        let out = Out {
+            params: p,
+            steps: d,
+            diverged_at: v,
+        };
+        outs.push((first, out));
+    }
+    outs.into_par_iter().for_each_init(
         || Lanes::<N>::new(problem, width, cfg.isa),
-        |lanes, (b, ((params, done), diverged))| {
-            let first = b * width;
-            let out = Out {
-                params,
-                steps: done,
-                diverged_at: diverged,
-            };
+        |lanes, (first, out)| {
             let task = Task {
                 problem,
                 method,
-                sizes,
+                layout,
                 steps,
                 cfg,
                 first,
@@ -448,7 +561,7 @@ where
 struct Task<'a, P: ?Sized, F> {
     problem: &'a P,
     method: &'a Method,
-    sizes: StepSizes,
+    layout: Layout<'a>,
     steps: usize,
     cfg: &'a BatchConfig,
     /// Index of the block's first trajectory within the run.
@@ -477,6 +590,9 @@ struct Lanes<N> {
     acc: Vec<f64>,
     /// Block-local trajectory of each slot (slots are reordered as lanes die).
     slot: Vec<usize>,
+    /// η and ρ of each slot at the current step.
+    lr: Vec<f64>,
+    rho: Vec<f64>,
     noise: N,
     /// The normals of a fused step: four rows of `width`.
     z: Vec<f64>,
@@ -497,6 +613,8 @@ impl<N: NoiseLanes> Lanes<N> {
             norm_d: vec![0.0; width],
             acc: vec![0.0; 4 * width],
             slot: Vec::with_capacity(width),
+            lr: vec![0.0; width],
+            rho: vec![0.0; width],
             noise: N::with_width(width, isa),
             z: vec![0.0; 4 * width],
             start: vec![0.0; problem.dim()],
@@ -521,10 +639,11 @@ impl<N: NoiseLanes> Lanes<N> {
         problem: &P,
         method: &Method,
         ascent: Ascent,
-        (lr, rho, s, bound): (f64, f64, f64, f64),
+        (s, bound): (f64, f64),
         live: usize,
     ) -> bool {
         let dim = problem.dim();
+        let (lr, rho) = (&self.lr[..live], &self.rho[..live]);
         let w = self.width;
         let row = |j: usize| j * w..j * w + live;
         match ascent {
@@ -546,12 +665,14 @@ impl<N: NoiseLanes> Lanes<N> {
                 for j in 0..dim {
                     let (a, x, g) = (&mut self.w_asc[row(j)], &self.x[row(j)], &self.g[row(j)]);
                     if normalized {
-                        for (((a, x), g), ng) in a.iter_mut().zip(x).zip(g).zip(&self.norm_g) {
+                        for ((((a, x), g), ng), rho) in
+                            a.iter_mut().zip(x).zip(g).zip(&self.norm_g).zip(rho)
+                        {
                             let scale = if *ng > 0.0 { rho / ng } else { 0.0 };
                             *a = x + scale * g;
                         }
                     } else {
-                        for ((a, x), g) in a.iter_mut().zip(x).zip(g) {
+                        for (((a, x), g), rho) in a.iter_mut().zip(x).zip(g).zip(rho) {
                             *a = x + rho * g;
                         }
                     }
@@ -577,7 +698,7 @@ impl<N: NoiseLanes> Lanes<N> {
         }
         // The new iterate goes into `descent`; a lane that left the bounds keeps its old one.
         for j in 0..dim {
-            for (d, x) in self.descent[row(j)].iter_mut().zip(&self.x[row(j)]) {
+            for ((d, x), lr) in self.descent[row(j)].iter_mut().zip(&self.x[row(j)]).zip(lr) {
                 *d = x - lr * *d;
             }
         }
@@ -599,18 +720,19 @@ impl<N: NoiseLanes> Lanes<N> {
         problem: &P,
         ascent: Ascent,
         renormalize: bool,
-        sizes: (f64, f64, f64, f64),
+        sizes: (f64, f64),
         live: usize,
     ) -> bool {
-        let (w, s) = (self.width, sizes.2);
+        let (w, s) = (self.width, sizes.0);
         let evaluations = if ascent == Ascent::None { 1 } else { 2 };
         if s > 0.0 {
             self.noise.fill(&mut self.z, 2 * evaluations, w, live);
         }
         let (x, new, z) = (&self.x, &mut self.descent, &self.z);
+        let lr_rho = (&self.lr[..], &self.rho[..]);
         macro_rules! go {
             ($a:expr, $r:expr, $n:expr) => {
-                fused_step2::<P, $a, $r, $n>(problem, x, new, z, w, live, sizes)
+                fused_step2::<P, $a, $r, $n>(problem, x, new, z, w, live, lr_rho, sizes)
             };
         }
         match (ascent, renormalize, s > 0.0) {
@@ -677,7 +799,7 @@ impl<N: NoiseLanes> Lanes<N> {
         let Task {
             problem,
             method,
-            sizes,
+            layout,
             steps,
             cfg,
             first,
@@ -690,7 +812,11 @@ impl<N: NoiseLanes> Lanes<N> {
         self.slot.clear();
         self.noise.clear();
         for l in 0..count {
-            let index = cfg.first_stream + (first + l) as u64;
+            let (offset, member) = layout.lane(first + l);
+            let index = cfg.first_stream + offset as u64;
+            if let Layout::Family(f) = layout {
+                (self.lr[l], self.rho[l]) = f[member];
+            }
             let start = &mut self.start;
             self.noise
                 .push(cfg.seed, index, &mut |rng| init(index, rng, start));
@@ -703,26 +829,30 @@ impl<N: NoiseLanes> Lanes<N> {
         let bound = cfg.diverge_above;
         let fused = dim == 2 && problem.pointwise2();
         let mut live = count;
+        let mut current = None;
         for t in 0..steps {
             if live == 0 {
                 break;
             }
-            let (lr, rho) = sizes.at(t, steps);
-            let ascent = if rho == 0.0 {
+            if let Layout::Independent(sizes) = layout {
+                // Every lane has the same (η, ρ): refresh them when the schedule moves.
+                let now = sizes.at(t, steps);
+                if current != Some(now) {
+                    current = Some(now);
+                    self.lr[..live].fill(now.0);
+                    self.rho[..live].fill(now.1);
+                }
+            }
+            // A family's radii are all zero or all positive (checked by `run_family`).
+            let ascent = if self.rho[0] == 0.0 {
                 Ascent::None
             } else {
                 method.ascent
             };
             let any_bad = if fused {
-                self.fused_step(
-                    problem,
-                    ascent,
-                    method.renormalize,
-                    (lr, rho, s, bound),
-                    live,
-                )
+                self.fused_step(problem, ascent, method.renormalize, (s, bound), live)
             } else {
-                self.general_step(problem, method, ascent, (lr, rho, s, bound), live)
+                self.general_step(problem, method, ascent, (s, bound), live)
             };
             let mut l = 0;
             while any_bad && l < live {
@@ -747,6 +877,8 @@ impl<N: NoiseLanes> Lanes<N> {
                     self.x[j * w + l] = self.x[j * w + live];
                 }
                 self.slot.swap(l, live);
+                self.lr.swap(l, live);
+                self.rho.swap(l, live);
                 self.noise.swap(l, live);
             }
             std::mem::swap(&mut self.x, &mut self.descent);

@@ -8,6 +8,8 @@
 //! `StandardNormal` draws the value. The fast path uses `StandardNormal`'s own table, read off the
 //! sampler once ([`ZigTable`]), and its exact arithmetic, so each lane's normals are bitwise those
 //! of `StandardNormal` on that lane's [`Xoshiro`] stream — what the single runner draws.
+//! [`Shared`] serves a block whose lanes share one stream (a family of step sizes run from the same
+//! start with the same noise): it draws each normal once and writes it into every lane.
 
 use std::sync::LazyLock;
 
@@ -70,6 +72,47 @@ impl<R: LaneRng> NoiseLanes for PerLane<R> {
             for (o, rng) in row.iter_mut().zip(self.0[..live].iter_mut()) {
                 *o = StandardNormal.sample(rng);
             }
+        }
+    }
+}
+
+/// One generator for every lane of a block: the lanes of a family run from the same stream (the
+/// same start, the same normals), so a row of normals is drawn once and written into every lane.
+/// Each lane's draws are still those of the single runner on that stream, because every member of
+/// a family draws the same number of normals per step.
+pub(crate) struct Shared<R>(Option<R>);
+
+impl<R: LaneRng> NoiseLanes for Shared<R> {
+    fn with_width(_: usize, _: Isa) -> Self {
+        Shared(None)
+    }
+    fn clear(&mut self) {
+        self.0 = None;
+    }
+    /// Every lane of a block pushes the same stream; each push draws its start afresh from it.
+    fn push(&mut self, seed: u64, index: u64, init: &mut dyn FnMut(&mut dyn RngCore)) {
+        let mut rng = R::lane(seed, index);
+        init(&mut rng);
+        self.0 = Some(rng);
+    }
+    fn swap(&mut self, _: usize, _: usize) {}
+    #[inline(always)]
+    fn add_noise(&mut self, buf: &mut [f64], dim: usize, width: usize, live: usize, s: f64) {
+        let rng = self.0.as_mut().expect("a lane was pushed");
+        for j in 0..dim {
+            let z: f64 = StandardNormal.sample(rng);
+            let sz = s * z;
+            buf[j * width..j * width + live]
+                .iter_mut()
+                .for_each(|b| *b += sz);
+        }
+    }
+    #[inline(always)]
+    fn fill(&mut self, out: &mut [f64], rows: usize, width: usize, live: usize) {
+        let rng = self.0.as_mut().expect("a lane was pushed");
+        for r in 0..rows {
+            let z: f64 = StandardNormal.sample(rng);
+            out[r * width..r * width + live].fill(z);
         }
     }
 }
