@@ -516,8 +516,14 @@ axpys per example). Peak assumption: samlab is built for the default x86-64 targ
 `-C target-cpu`; RUSTFLAGS={os.environ['RUSTFLAGS_NOTE']}), so 2 f64 lanes × 2 vector FP
 instructions per cycle (one add + one multiply, no FMA) = 4 flop/cycle at the {mhz:.0f} MHz of
 /proc/cpuinfo = **{peak:.1f} GFLOP/s per core**. (The CPU has {os.environ['CPU_FLAGS'].strip()}; an AVX-512 FMA
-build would have a nominal peak 8× higher, but at d = {d} the work is a chain of short dot products
-whose reductions are latency-bound, and 1-SAM is sequential over examples.)
+build would have a nominal peak 8× higher. One part is already wider: the full-batch pass of
+`DiagNet::batch_grad` (rᵢ = ⟨xᵢ, β⟩ − yᵢ and s = Σᵢ rᵢxᵢ, 4nd of the flops of gd, nsam and ssam) is
+compiled for AVX-512 and AVX2 as well and picked at run time, without FMA and in the same order, so
+with the same bits; it computes the dot products of 32 examples at once, the examples as vector
+lanes, so no loop carries a short reduction. The compiler emits 256-bit vectors there, so that pass
+could reach twice the peak above and the "of peak" column overstates how close gd, nsam and ssam
+are. The batch-5 methods and 1-SAM still take the per-example loop, and 1-SAM is sequential over
+examples.)
 
 | method | flops/step (formula) | flops/step | minimal | achieved GFLOP/s | of peak | ns/step for 100× | GFLOP/s needed for 100× |
 |---|---|---:|---:|---:|---:|---:|---:|
