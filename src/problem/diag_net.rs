@@ -19,6 +19,8 @@ pub struct DiagNet {
     x: Array2<f64>,
     /// Xᵀ with each row (a feature over the examples) zero-padded to a multiple of `BLOCK`.
     xt: Vec<f64>,
+    /// X with each row (an example) zero-padded to a multiple of `BLOCK` features.
+    xp: Vec<f64>,
     y: Vec<f64>,
     x_test: Array2<f64>,
     y_test: Vec<f64>,
@@ -31,14 +33,16 @@ impl DiagNet {
         let d = data.d();
         let alpha = super::hyperbolic::alpha_vector(alpha, d)?;
         let n = data.x.nrows();
-        let np = n.next_multiple_of(BLOCK);
-        let mut xt = vec![0.0; d * np];
+        let (np, dp) = (n.next_multiple_of(BLOCK), d.next_multiple_of(BLOCK));
+        let (mut xt, mut xp) = (vec![0.0; d * np], vec![0.0; n * dp]);
         for ((i, j), v) in data.x.indexed_iter() {
             xt[j * np + i] = *v;
+            xp[i * dp + j] = *v;
         }
         Ok(DiagNet {
             x: data.x.as_standard_layout().into_owned(),
             xt,
+            xp,
             y: data.y.clone(),
             x_test: data.x_test.as_standard_layout().into_owned(),
             y_test: data.y_test.clone(),
@@ -147,22 +151,19 @@ impl DiagNet {
         }
     }
 
-    /// [`DiagNet::full_residual_sum`] on the widest vector unit the CPU has; no fused
-    /// multiply-add, so every instruction set gives the same bits.
+    /// [`DiagNet::full_residual_sum`] on the widest vector unit the CPU has (AVX-512: the
+    /// hand-vectorized `avx512::residual_sum`); no fused multiply-add, so every instruction set
+    /// gives the same bits.
     fn residual_sum(&self, beta: &[f64], s: &mut [f64]) {
         #[cfg(target_arch = "x86_64")]
         {
-            #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,avx")]
-            unsafe fn avx512(net: &DiagNet, beta: &[f64], s: &mut [f64]) {
-                net.full_residual_sum(beta, s)
-            }
             #[target_feature(enable = "avx2,avx")]
             unsafe fn avx2(net: &DiagNet, beta: &[f64], s: &mut [f64]) {
                 net.full_residual_sum(beta, s)
             }
             match crate::batch::Isa::detected() {
                 // SAFETY: the CPU has the features the functions are compiled for (checked).
-                "avx512" => return unsafe { avx512(self, beta, s) },
+                "avx512" => return unsafe { avx512::residual_sum(self, beta, s) },
                 "avx2" => return unsafe { avx2(self, beta, s) },
                 _ => {}
             }
@@ -255,6 +256,125 @@ impl Problem for DiagNet {
     }
     fn init(&self) -> Vec<f64> {
         [self.alpha.as_slice(), self.alpha.as_slice()].concat()
+    }
+}
+
+/// The full-batch residual sum with AVX-512 intrinsics: the operations of
+/// `DiagNet::full_residual_sum` lane by lane (a multiply, then an add; no FMA), with the partial
+/// sums of the dot products and the accumulators of s held in registers.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::{BLOCK, DiagNet};
+
+    /// rₗ = `dot`(x_{c0+l}, β) for the lanes l < 8V of the block at c0 (dot's four partial sums,
+    /// then the remainder), from the padded Xᵀ (row stride `np`).
+    #[target_feature(enable = "avx512f")]
+    unsafe fn residuals<const V: usize>(
+        xt: &[f64],
+        np: usize,
+        c0: usize,
+        beta: &[f64],
+        r: &mut [f64; BLOCK],
+    ) {
+        // SAFETY: the loads read lanes c0..c0 + 8V < np of rows j < d of the padded Xᵀ
+        // (d·np entries, checked by the caller), and the stores write r's first 8V ≤ 32 entries.
+        unsafe {
+            let (d, full) = (beta.len(), beta.len() / 4 * 4);
+            debug_assert!(xt.len() >= (d.max(1) - 1) * np + c0 + 8 * V);
+            let base = xt.as_ptr().add(c0);
+            let mut acc = [[_mm512_setzero_pd(); V]; 4];
+            for j0 in (0..full).step_by(4) {
+                for (k, a) in acc.iter_mut().enumerate() {
+                    let b = _mm512_set1_pd(beta[j0 + k]);
+                    let p = base.add((j0 + k) * np);
+                    for (v, av) in a.iter_mut().enumerate() {
+                        *av = _mm512_add_pd(*av, _mm512_mul_pd(_mm512_loadu_pd(p.add(8 * v)), b));
+                    }
+                }
+            }
+            let [a0, a1, a2, a3] = acc;
+            for (v, (((a0, a1), a2), a3)) in a0.into_iter().zip(a1).zip(a2).zip(a3).enumerate() {
+                let (a01, a23) = (_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3));
+                let mut t = _mm512_add_pd(a01, a23);
+                for (j, &bj) in beta.iter().enumerate().skip(full) {
+                    let x = _mm512_loadu_pd(base.add(j * np + 8 * v));
+                    t = _mm512_add_pd(t, _mm512_mul_pd(x, _mm512_set1_pd(bj)));
+                }
+                _mm512_storeu_pd(r.as_mut_ptr().add(8 * v), t);
+            }
+        }
+    }
+
+    /// The lanes of a vector that hold features below `left` (all eight when `left` ≥ 8).
+    fn mask(left: usize) -> __mmask8 {
+        if left >= 8 { 0xff } else { (1u8 << left) - 1 }
+    }
+
+    /// s += rᵢ x_{c0+i} for i = 0, 1, … < r.len(), 32 features at a time in four registers, from
+    /// the padded X (row stride `dp`, a multiple of 32).
+    #[target_feature(enable = "avx512f")]
+    unsafe fn accumulate(xp: &[f64], dp: usize, c0: usize, r: &[f64], s: &mut [f64]) {
+        // SAFETY: the loads read features jb..jb + 32 ≤ dp of rows c0 + i < n of the padded X
+        // (n·dp entries, checked by the caller); s is read and written only below d, by mask.
+        unsafe {
+            let d = s.len();
+            debug_assert!(xp.len() >= (c0 + r.len()) * dp && dp.is_multiple_of(BLOCK));
+            for jb in (0..d).step_by(BLOCK) {
+                let mut a = [_mm512_setzero_pd(); 4];
+                for (v, av) in a.iter_mut().enumerate() {
+                    let j = jb + 8 * v;
+                    if j < d {
+                        *av = _mm512_maskz_loadu_pd(mask(d - j), s.as_ptr().add(j));
+                    }
+                }
+                for (i, &ri) in r.iter().enumerate() {
+                    let rb = _mm512_set1_pd(ri);
+                    let p = xp.as_ptr().add((c0 + i) * dp + jb);
+                    for (v, av) in a.iter_mut().enumerate() {
+                        *av = _mm512_add_pd(*av, _mm512_mul_pd(rb, _mm512_loadu_pd(p.add(8 * v))));
+                    }
+                }
+                for (v, av) in a.iter().enumerate() {
+                    let j = jb + 8 * v;
+                    if j < d {
+                        _mm512_mask_storeu_pd(s.as_mut_ptr().add(j), mask(d - j), *av);
+                    }
+                }
+            }
+        }
+    }
+
+    /// s = Σᵢ rᵢxᵢ with rᵢ = `dot`(xᵢ, β) − yᵢ, bitwise `DiagNet::full_residual_sum`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn residual_sum(net: &DiagNet, beta: &[f64], s: &mut [f64]) {
+        let (d, n) = (beta.len(), net.y.len());
+        assert!(s.len() == d && net.xt.len() == d * n.next_multiple_of(BLOCK));
+        assert!(net.xp.len() == n * d.next_multiple_of(BLOCK));
+        // SAFETY: AVX-512F is present (the caller's contract) and the padded copies have the
+        // sizes the kernels read (asserted above).
+        unsafe {
+            let (np, dp) = (n.next_multiple_of(BLOCK), d.next_multiple_of(BLOCK));
+            s.fill(0.0);
+            let mut r = [0.0f64; BLOCK];
+            for c0 in (0..n).step_by(BLOCK) {
+                let len = BLOCK.min(n - c0);
+                match len.div_ceil(8) {
+                    1 => residuals::<1>(&net.xt, np, c0, beta, &mut r),
+                    2 => residuals::<2>(&net.xt, np, c0, beta, &mut r),
+                    3 => residuals::<3>(&net.xt, np, c0, beta, &mut r),
+                    _ => residuals::<4>(&net.xt, np, c0, beta, &mut r),
+                }
+                for (rl, y) in r[..len].iter_mut().zip(&net.y[c0..c0 + len]) {
+                    *rl -= y;
+                }
+                accumulate(&net.xp, dp, c0, &r[..len], s);
+            }
+        }
     }
 }
 
