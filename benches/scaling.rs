@@ -25,10 +25,17 @@ const METHODS: [&str; 2] = ["gd", "nsam"];
 const N_FIXED: usize = 20;
 const D_FIXED: usize = 30;
 const RESET: u64 = 1000;
-/// Assumed per-core peak (GFLOP/s): SSE2, 2 f64 lanes × (1 add + 1 mul) per cycle at 2.1 GHz,
-/// the figure of BENCHMARKS.md's roofline (the script passes the measured clock in
-/// `SAMLAB_PEAK_GFLOPS`).
-const DEFAULT_PEAK: f64 = 8.4;
+/// Assumed per-core peak (GFLOP/s) when `SAMLAB_PEAK_GFLOPS` is unset (the script passes it from
+/// the measured clock): the widest vector unit the full-batch gradient runs on (`batch::Isa`:
+/// 8, 4 or 2 f64 lanes) × (1 add + 1 mul) per cycle at 2.1 GHz.
+fn default_peak() -> f64 {
+    let lanes = match samlab::batch::Isa::detected() {
+        "avx512" => 8.0,
+        "avx2" => 4.0,
+        _ => 2.0,
+    };
+    2.0 * lanes * 2.1
+}
 
 /// Flops of one step as the code performs them (BENCHMARKS.md, roofline): a full-batch gradient
 /// is 4nd + n + 6d + 1, the update 4d, n-SAM's ascent another 4d.
@@ -118,7 +125,7 @@ fn figure() -> samlab::Result<()> {
     let peak = std::env::var("SAMLAB_PEAK_GFLOPS")
         .ok()
         .and_then(|s| s.parse::<f64>().ok())
-        .unwrap_or(DEFAULT_PEAK);
+        .unwrap_or_else(default_peak);
     let xs: Vec<f64> = SIZES.iter().map(|&s| s as f64).collect();
     let mut rows = Vec::new();
     let mut panels = Vec::new();

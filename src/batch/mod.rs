@@ -386,17 +386,7 @@ where
     sizes.check()?;
     cfg.check()?;
     let layout = Layout::Independent(sizes);
-    Ok(match cfg.generator {
-        Generator::ChaCha8 => {
-            run_with::<P, PerLane<ChaCha8Rng>, F>(problem, method, layout, steps, cfg, init)
-        }
-        Generator::Philox => {
-            run_with::<P, PerLane<Philox>, F>(problem, method, layout, steps, cfg, init)
-        }
-        Generator::Xoshiro => {
-            run_with::<P, XoshiroLanes, F>(problem, method, layout, steps, cfg, init)
-        }
-    })
+    Ok(run_layout(problem, method, layout, steps, cfg, init))
 }
 
 /// Run every one of `cfg.count` starts with every constant step-size pair (η, ρ) of `family`
@@ -441,17 +431,32 @@ where
         return Err(Error::invalid("count", "count × family size overflows"));
     }
     let layout = Layout::Family(family);
-    Ok(match cfg.generator {
-        Generator::ChaCha8 => {
-            run_with::<P, Shared<ChaCha8Rng>, F>(problem, method, layout, steps, cfg, init)
-        }
-        Generator::Philox => {
-            run_with::<P, Shared<Philox>, F>(problem, method, layout, steps, cfg, init)
-        }
-        Generator::Xoshiro => {
-            run_with::<P, Shared<Xoshiro>, F>(problem, method, layout, steps, cfg, init)
-        }
-    })
+    Ok(run_layout(problem, method, layout, steps, cfg, init))
+}
+
+/// The run with the noise lanes of the layout and generator: one generator per lane for
+/// independent trajectories, one per block for a family.
+fn run_layout<P, F>(
+    problem: &P,
+    method: &Method,
+    layout: Layout<'_>,
+    steps: usize,
+    cfg: &BatchConfig,
+    init: F,
+) -> BatchResult
+where
+    P: LaneProblem + ?Sized,
+    F: Fn(u64, &mut dyn rand::RngCore, &mut [f64]) + Sync,
+{
+    let args = (problem, method, layout, steps, cfg, init);
+    match (layout, cfg.generator) {
+        (Layout::Independent(_), Generator::ChaCha8) => run_with::<P, PerLane<ChaCha8Rng>, F>(args),
+        (Layout::Independent(_), Generator::Philox) => run_with::<P, PerLane<Philox>, F>(args),
+        (Layout::Independent(_), Generator::Xoshiro) => run_with::<P, XoshiroLanes, F>(args),
+        (Layout::Family(_), Generator::ChaCha8) => run_with::<P, Shared<ChaCha8Rng>, F>(args),
+        (Layout::Family(_), Generator::Philox) => run_with::<P, Shared<Philox>, F>(args),
+        (Layout::Family(_), Generator::Xoshiro) => run_with::<P, Shared<Xoshiro>, F>(args),
+    }
 }
 
 /// How the trajectories of a run map to streams and step sizes.
@@ -497,14 +502,10 @@ impl Layout<'_> {
     }
 }
 
-fn run_with<P, N, F>(
-    problem: &P,
-    method: &Method,
-    layout: Layout<'_>,
-    steps: usize,
-    cfg: &BatchConfig,
-    init: F,
-) -> BatchResult
+/// The arguments of a run: problem, method, layout, steps, settings, start.
+type RunArgs<'a, P, F> = (&'a P, &'a Method, Layout<'a>, usize, &'a BatchConfig, F);
+
+fn run_with<P, N, F>((problem, method, layout, steps, cfg, init): RunArgs<'_, P, F>) -> BatchResult
 where
     P: LaneProblem + ?Sized,
     N: NoiseLanes,
