@@ -19,7 +19,8 @@ pub struct DiagNet {
     x: Array2<f64>,
     /// Xᵀ with each row (a feature over the examples) zero-padded to a multiple of `BLOCK`.
     xt: Vec<f64>,
-    /// X with each row (an example) zero-padded to a multiple of `BLOCK` features.
+    /// X with each row (an example) zero-padded to a multiple of `BLOCK` features (read by the
+    /// AVX-512 kernel).
     xp: Vec<f64>,
     y: Vec<f64>,
     x_test: Array2<f64>,
@@ -105,9 +106,9 @@ impl DiagNet {
 
     /// The full-batch sum s = Σᵢ rᵢxᵢ into `s` (length d), given β: bitwise what the per-example
     /// loop computes (rᵢ = `dot`(xᵢ, β) − yᵢ with `dot`'s four partial sums, then s += rᵢxᵢ for
-    /// i = 0, 1, …), but for `BLOCK` examples at once — the partial sums of their dot products run
-    /// over the examples as vector lanes (from Xᵀ), and s is accumulated `BLOCK` features at a
-    /// time in registers (from the padded X) — so no loop carries a short reduction.
+    /// i = 0, 1, …), but with the dot products of `BLOCK` examples at once: their partial sums run
+    /// over the examples as vector lanes (from the padded Xᵀ), so no loop carries a short
+    /// reduction. (The AVX-512 kernel also keeps s in registers, reading the padded X.)
     #[inline(always)]
     fn full_residual_sum(&self, beta: &[f64], s: &mut [f64]) {
         let (d, n) = (self.d(), self.y.len());
@@ -278,7 +279,7 @@ mod avx512 {
         beta: &[f64],
         r: &mut [f64; BLOCK],
     ) {
-        // SAFETY: the loads read lanes c0..c0 + 8V < np of rows j < d of the padded Xᵀ
+        // SAFETY: the loads read lanes c0..c0 + 8V ≤ np of rows j < d of the padded Xᵀ
         // (d·np entries, checked by the caller), and the stores write r's first 8V ≤ 32 entries.
         unsafe {
             let (d, full) = (beta.len(), beta.len() / 4 * 4);
