@@ -23,8 +23,12 @@ vectorized numpy script would), reported in ns per trajectory-step; and the d = 
 Fig 6, one run at a time (a `H @ x` per gradient), `--qsteps` steps per call, reported in ns per
 step (a 10^6-step run costs 10^6 times that).
 
+The diagonal network is also run vectorized over `--trajectories` trajectories (u, v of shape
+(d, K), all from the initialization; what a numpy script sweeping many runs would do), reported in
+ns per trajectory-step as "batched_<m>" (m in gd, nsam, 1sam, ssam).
+
 Prints one JSON object: {"gd": ns_per_step, "nsam": ..., "1sam": ..., "ssam": ...,
-"sgd_b5": ..., "msam_b5": ..., "quartic_<m>": ns per trajectory-step, "quadratic_<m>": ns per
+"sgd_b5": ..., "msam_b5": ..., "batched_<m>": ns per trajectory-step, "quartic_<m>": ns per trajectory-step, "quadratic_<m>": ns per
 step (m in gd, sam, sam-star, ssam), "numpy_version": ..., "blas": ..., ...}.
 """
 
@@ -138,6 +142,45 @@ def m_sam(X, y, gamma, u0, v0, num_iter, rho, batch):
     return u, v
 
 
+# ----- the same rules vectorized over K trajectories: u, v of shape (d, K), Y = y[:, None] -------
+# gd and n_sam above broadcast as they are; SSAM's norms and 1-SAM's per-example ascent need an
+# axis per trajectory.
+
+def ssam_batched(X, Y, gamma, u0, v0, num_iter, rho):
+    n = X.shape[0]
+    u, v = u0, v0
+    for _ in range(num_iter):
+        Xr = X.T @ (X @ (u * v) - Y)
+        g_u, g_v = Xr * v / n, Xr * u / n
+        u_a, v_a = u + rho * g_u, v + rho * g_v
+        Xr_a = X.T @ (X @ (u_a * v_a) - Y)
+        ga_u, ga_v = Xr_a * v_a / n, Xr_a * u_a / n
+        norm_g = np.sqrt(np.sum(g_u ** 2, axis=0) + np.sum(g_v ** 2, axis=0))
+        norm_ga = np.sqrt(np.sum(ga_u ** 2, axis=0) + np.sum(ga_v ** 2, axis=0))
+        scale = norm_g / np.where(norm_ga > 0, norm_ga, np.inf)
+        u = u - gamma * scale * ga_u
+        v = v - gamma * scale * ga_v
+    return u, v
+
+
+def one_sam_batched(X, Y, gamma, u0, v0, num_iter, rho):
+    n = X.shape[0]
+    u, v = u0, v0
+    for _ in range(num_iter):
+        res = X @ (u * v) - Y
+        d_u, d_v = np.zeros_like(u), np.zeros_like(v)
+        for k in range(n):
+            xk = X[k][:, None]
+            u_k = u + 2 * rho * res[k] * xk * v
+            v_k = v + 2 * rho * res[k] * xk * u
+            r_k = (xk * u_k * v_k).sum(axis=0) - Y[k]
+            d_u += r_k * v_k * xk / n
+            d_v += r_k * u_k * xk / n
+        u = u - gamma * d_u
+        v = v - gamma * d_v
+    return u, v
+
+
 # ----- ssam24: SGD / SAM / SAM* / SSAM with gradient noise -------------------------------------
 
 def noisy_sam(grad, x0, lr, rho, num_iter, s, rng, ascent="none", renorm=False):
@@ -218,6 +261,8 @@ def main():
     ap.add_argument("--no-check", action="store_true", help="skip the reference-trajectory check")
     ap.add_argument("--starts", type=int, default=10000, help="quartic: starts per vectorized run")
     ap.add_argument("--qsteps", type=int, default=20000, help="quadratic: steps per timed call")
+    ap.add_argument("--trajectories", type=int, default=32,
+                    help="diagonal net vectorized over this many trajectories (batched_<m>)")
     args = ap.parse_args()
     if args.steps < 1000:
         ap.error("--steps must be >= 1000")
@@ -236,6 +281,16 @@ def main():
         "sgd_b5": lambda: sgd(X, y, LR, u0, v0, args.steps, BATCH),
         "msam_b5": lambda: m_sam(X, y, LR, u0, v0, args.steps, RHO, BATCH),
     }
+    # K trajectories at once (the lanes of samlab's batched diagonal-net benchmark), all from the
+    # initialization; reported per trajectory-step.
+    K = args.trajectories
+    U0, V0, Y = np.tile(u0[:, None], (1, K)), np.zeros((d, K)), y[:, None]
+    cases.update({
+        "batched_gd": lambda: gd(X, Y, LR, U0, V0, args.steps),
+        "batched_nsam": lambda: n_sam(X, Y, LR, U0, V0, args.steps, RHO),
+        "batched_1sam": lambda: one_sam_batched(X, Y, LR, U0, V0, args.steps, rho_repo_1sam),
+        "batched_ssam": lambda: ssam_batched(X, Y, LR, U0, V0, args.steps, RHO),
+    })
     rng = np.random.default_rng(0)
     x0_quartic = rng.uniform(-2, 2, size=(2, args.starts))
     h = ssam24_quadratic(20, 0.01, rng)
@@ -249,6 +304,7 @@ def main():
     per = {k: args.steps for k in cases}
     per.update({f"quartic_{m}": quartic_steps * args.starts for m in SSAM24_METHODS})
     per.update({f"quadratic_{m}": args.qsteps for m in SSAM24_METHODS})
+    per.update({f"batched_{m}": args.steps * K for m in ("gd", "nsam", "1sam", "ssam")})
 
     result = {}
     for name, fn in cases.items():
@@ -257,6 +313,8 @@ def main():
             if not name.startswith("quartic") and not all(np.all(np.isfinite(o)) for o in out):
                 sys.exit(f"{name}: non-finite iterate after {per[name]} steps")
             repeat = args.repeat if name in ("gd", "nsam", "1sam", "ssam", "sgd_b5", "msam_b5") else 3
+            if name.startswith("batched_"):
+                repeat = 3
             best = min(timeit.repeat(fn, number=1, repeat=repeat))
         result[name] = best / per[name] * 1e9
 
@@ -271,6 +329,7 @@ def main():
         "rho": RHO,
         "rho_repo_1sam": rho_repo_1sam,
         "batch": BATCH,
+        "trajectories": K,
         "quartic": {"starts": args.starts, "steps_per_call": quartic_steps, "lr": 0.01, "rho": 0.2,
                     "noise_variance": 0.005, "repeat": 3},
         "quadratic": {"d": 20, "delta": 0.01, "steps_per_call": args.qsteps, "lr": 1e-3, "rho": 0.5,

@@ -13,8 +13,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use samlab::batch::{BatchConfig, Generator, run_batch};
 use samlab::data::RegressionData;
-use samlab::optim::{Method, Workspace, step};
+use samlab::optim::{Method, StepSizes, Workspace, step};
 use samlab::problem::{DiagNet, Problem};
 use samlab::rng::stream;
 
@@ -83,5 +84,43 @@ fn bench_steps(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_steps);
+/// Lanes of the one block of the batched engine (32 keeps a block's buffers in L1/L2; 64 is
+/// slower on the diagonal network).
+const LANES: usize = 32;
+
+/// The same steps in the batched engine: one block of `LANES` trajectories (all from the
+/// initialization) for `RESET` steps on the calling thread; the estimate is divided by
+/// `LANES · RESET` by `benches/run_benchmarks.sh`, giving ns per trajectory-step.
+fn bench_batched(c: &mut Criterion) {
+    let net = problem();
+    let init = net.init();
+    let mut group = c.benchmark_group("diag_net_batch");
+    group.measurement_time(Duration::from_secs(5));
+    group.warm_up_time(Duration::from_secs(1));
+    group.sample_size(20);
+    for id in ["gd", "nsam", "1sam", "ssam"] {
+        let method = Method::from_name(id, None, false).expect("method");
+        let mut cfg = BatchConfig::new(0, LANES);
+        cfg.width = LANES;
+        cfg.generator = Generator::Xoshiro;
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                let res = run_batch(
+                    black_box(&net),
+                    &method,
+                    StepSizes::constant(LR, RHO),
+                    RESET as usize,
+                    &cfg,
+                    |_, _, x| x.copy_from_slice(&init),
+                )
+                .expect("batched run");
+                assert!(res.diverged_at.iter().all(|d| d.is_none()), "{id} diverged");
+                black_box(res)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_steps, bench_batched);
 criterion_main!(benches);

@@ -1,6 +1,6 @@
 //! The batched engine against the single-trajectory runner: for every method it runs (gd, sam,
 //! sam-star, ssam, ssam-star, with and without gradient noise) on the quartic saddle, the ssam24
-//! quadratic (d = 20) and the diagonal network, each trajectory's final iterate, step count and
+//! quadratic (d = 20) and the diagonal network (also 1-SAM), each trajectory's final iterate, step count and
 //! divergence step are bitwise those of `optim::run` (ChaCha8) or of a `step` loop (Philox); the
 //! results do not depend on the block width or the thread count; the number of allocations of a
 //! run does not depend on its number of steps; bad settings are typed errors. A family run
@@ -84,15 +84,29 @@ fn batched<P: LaneProblem + Problem>(
     .unwrap()
 }
 
+/// Blocks of 4 lanes and one block of 11 (a whole chunk of 8 lanes plus 3, for problems whose
+/// lane gradient tiles the lanes).
 fn check_all_methods<P: LaneProblem + Problem>(p: &P, lr: f64, rho: f64, noise: f64, steps: usize) {
+    check_methods(p, &METHODS, (lr, rho), noise, steps);
+}
+
+fn check_methods<P: LaneProblem + Problem>(
+    p: &P,
+    methods: &[&str],
+    (lr, rho): (f64, f64),
+    noise: f64,
+    steps: usize,
+) {
     let mut cfg = BatchConfig::new(3, 11);
     cfg.first_stream = 40;
-    cfg.width = 4;
-    for name in METHODS {
-        let m = method(name, noise);
-        let sizes = StepSizes::constant(lr, rho);
-        let res = batched(p, &m, sizes, steps, &cfg, 1.0);
-        assert_matches_runner(p, &m, sizes, steps, &cfg, 1.0, &res);
+    for width in [4, 11] {
+        cfg.width = width;
+        for &name in methods {
+            let m = method(name, noise);
+            let sizes = StepSizes::constant(lr, rho);
+            let res = batched(p, &m, sizes, steps, &cfg, 1.0);
+            assert_matches_runner(p, &m, sizes, steps, &cfg, 1.0, &res);
+        }
     }
 }
 
@@ -116,6 +130,49 @@ fn diag_net_matches_runner_for_every_method() {
     let net = DiagNet::new(&data, &[0.05]).unwrap();
     check_all_methods(&net, 0.3, 0.05, 1e-6, 100);
     check_all_methods(&net, 0.3, 0.05, 0.0, 100);
+    // 1-SAM: per-example lane gradients, each with its own noise.
+    check_methods(&net, &["1sam"], (0.3, 0.05), 1e-6, 60);
+    check_methods(&net, &["1sam"], (0.3, 0.05), 0.0, 60);
+    // n = 23, d = 13: the chunk kernel's example tiles (4 + 4 + … + 3 single examples) and
+    // feature tiles (8, then 2, 2, then 1) all have a remainder.
+    let data = RegressionData::generate_sparse(13, 23, 3, 0, 1).unwrap();
+    let net = DiagNet::new(&data, &[0.3]).unwrap();
+    check_all_methods(&net, 0.2, 0.05, 1e-6, 100);
+}
+
+/// 1-SAM families on the diagonal network: each member is bitwise its independent run, with
+/// and without noise, on every generator (members with η = 40 diverge).
+#[test]
+fn one_sam_family_members_match_independent_runs() {
+    let data = RegressionData::generate_sparse(12, 9, 3, 0, 2).unwrap();
+    let net = DiagNet::new(&data, &[0.3]).unwrap();
+    let family = [(0.2, 0.05), (40.0, 0.05), (0.4, 0.1)];
+    let base = net.init();
+    let init = |index: u64, _: &mut dyn RngCore, x: &mut [f64]| start(&base, 0.5, index, x);
+    for generator in GENERATORS {
+        for noise in [1e-3, 0.0] {
+            let m = method("1sam", noise);
+            let mut cfg = BatchConfig::new(6, 3);
+            cfg.width = 4;
+            cfg.diverge_above = 1e3;
+            cfg.generator = generator;
+            let together = run_family(&net, &m, &family, 40, &cfg, init).unwrap();
+            assert!(
+                together.diverged_at.iter().any(|d| d.is_some()),
+                "some member diverges"
+            );
+            for (i, &(lr, rho)) in family.iter().enumerate() {
+                let alone = run_batch(&net, &m, StepSizes::constant(lr, rho), 40, &cfg, init);
+                let alone = alone.unwrap();
+                for k in 0..cfg.count {
+                    let t = k * family.len() + i;
+                    let what = format!("{generator:?} noise {noise} start {k} member {i}");
+                    assert_eq!(together.params(t), alone.params(k), "{what}");
+                    assert_eq!(together.diverged_at[t], alone.diverged_at[k], "{what}");
+                }
+            }
+        }
+    }
 }
 
 /// Divergence: a lane that leaves the bound reports the 1-based update and its last iterate

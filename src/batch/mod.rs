@@ -23,11 +23,14 @@
 //!
 //! Instruction sets: the lane loops are compiled three times (baseline, AVX2, AVX-512, chosen at
 //! run time by [`Isa`]); they never fuse a multiply-add or reorder a sum, so all three give the
-//! same bits (`tests/batch.rs` compares them).
+//! same bits (`tests/batch.rs` compares them). A problem may also carry its own intrinsics kernel,
+//! picked by CPU detection (the diagonal network's AVX-512 gradient of 8 lanes at a time), under
+//! the same rule.
 //!
 //! Methods: GD/SGD with gradient noise (`gd`), SAM (`sam`/`nsam`, ascent w + ρg), SAM*
-//! (`sam-star`, w + ρg/‖g‖), SSAM and SSAM* (`ssam`, `ssam-star`), all on the full batch, with
-//! N(0, s²I) noise added at every gradient evaluation ([`Method::with_noise`]).
+//! (`sam-star`, w + ρg/‖g‖), SSAM and SSAM* (`ssam`, `ssam-star`), all on the full batch, and
+//! 1-SAM (`1sam`, per-example ascents) on problems with per-example lane gradients (the diagonal
+//! network), with N(0, s²I) noise added at every gradient evaluation ([`Method::with_noise`]).
 
 mod noise;
 pub mod problems;
@@ -56,8 +59,30 @@ pub trait LaneProblem: Sync {
         out: &mut [f64],
         scratch: &mut [f64],
     );
-    /// Scratch space `grad_lanes` needs for `width` lanes.
+    /// Scratch space `grad_lanes` (and `example_grad_lanes`) needs for `width` lanes.
     fn scratch_len(&self, _width: usize) -> usize {
+        0
+    }
+    /// Whether the problem has [`LaneProblem::example_grad_lanes`] (then the engine runs 1-SAM).
+    fn has_example_lanes(&self) -> bool {
+        false
+    }
+    /// The gradient of example i's loss ℓᵢ at the points of lanes `0..live` of `x`, in the
+    /// layout of `grad_lanes`, bitwise the problem's `example_grad` at each lane (only called
+    /// when [`LaneProblem::has_example_lanes`] is true).
+    fn example_grad_lanes(
+        &self,
+        _i: usize,
+        _x: &[f64],
+        _width: usize,
+        _live: usize,
+        _out: &mut [f64],
+        _scratch: &mut [f64],
+    ) {
+        unreachable!("example_grad_lanes of a problem without per-example lanes")
+    }
+    /// Number of examples n (the examples 1-SAM averages over).
+    fn lane_examples(&self) -> usize {
         0
     }
     /// Whether the problem has two parameters and [`LaneProblem::grad2`]: the engine then makes a
@@ -247,35 +272,35 @@ impl Isa {
     }
 }
 
-/// `out[l] = Σ_j term(j, l)` for every lane l < width, summed in the order of
+/// `out[l] = Σ_j t_j[l]` for every lane l < width, summed in the order of
 /// [`crate::problem::dot`] (four interleaved partial sums over the first ⌊dim/4⌋·4 terms, then the
-/// rest), so that a lane's value is bitwise the `dot` of its vectors. `acc` has 4·width entries.
+/// rest), so that a lane's value is bitwise the `dot` of its vectors. `add(j, a)` adds the terms
+/// t_j of all lanes into the accumulator row `a` (`a[l] += t_j[l]`, length `width`); `acc` has
+/// 4·width entries.
 #[inline(always)]
 pub fn lane_dot(
     dim: usize,
     width: usize,
     acc: &mut [f64],
     out: &mut [f64],
-    term: impl Fn(usize, usize) -> f64,
+    add: impl Fn(usize, &mut [f64]),
 ) {
     let full = dim / 4 * 4;
     let acc = &mut acc[..4 * width];
     acc.fill(0.0);
     for j0 in (0..full).step_by(4) {
         for (k, a) in acc.chunks_exact_mut(width).enumerate() {
-            for (l, al) in a.iter_mut().enumerate() {
-                *al += term(j0 + k, l);
-            }
+            add(j0 + k, a);
         }
     }
     let (a01, a23) = acc.split_at(2 * width);
-    for (l, o) in out[..width].iter_mut().enumerate() {
-        *o = (a01[l] + a01[width + l]) + (a23[l] + a23[width + l]);
+    let (a0, a1) = a01.split_at(width);
+    let (a2, a3) = a23.split_at(width);
+    for ((((o, a0), a1), a2), a3) in out[..width].iter_mut().zip(a0).zip(a1).zip(a2).zip(a3) {
+        *o = (a0 + a1) + (a2 + a3);
     }
     for j in full..dim {
-        for (l, o) in out[..width].iter_mut().enumerate() {
-            *o += term(j, l);
-        }
+        add(j, &mut out[..width]);
     }
 }
 
@@ -349,18 +374,25 @@ impl BatchResult {
     }
 }
 
-/// The methods the engine runs: full batch, ascent none / gradient / normalized.
-fn check_method(m: &Method) -> Result<()> {
+/// The methods the engine runs: full batch, ascent none / gradient / normalized, and per example
+/// (1-SAM) on problems with per-example lane gradients.
+fn check_method<P: LaneProblem + ?Sized>(problem: &P, m: &Method) -> Result<()> {
     if m.sampling != Sampling::Full {
         return Err(Error::invalid(
             "method",
-            "the batched engine runs full-batch methods (gd, sam, sam-star, ssam, ssam-star)",
+            "the batched engine runs full-batch methods (gd, sam, sam-star, ssam, ssam-star, 1sam)",
         ));
     }
-    if matches!(m.ascent, Ascent::PerExample | Ascent::Random) {
+    if m.ascent == Ascent::Random {
         return Err(Error::invalid(
             "method",
-            "the batched engine runs gd, sam, sam-star, ssam and ssam-star",
+            "the batched engine runs gd, sam, sam-star, ssam, ssam-star and 1sam",
+        ));
+    }
+    if m.ascent == Ascent::PerExample && !problem.has_example_lanes() {
+        return Err(Error::invalid(
+            "method",
+            "1sam in the batched engine needs per-example lane gradients (the diagonal network has them)",
         ));
     }
     Ok(())
@@ -382,7 +414,7 @@ where
     P: LaneProblem + ?Sized,
     F: Fn(u64, &mut dyn rand::RngCore, &mut [f64]) + Sync,
 {
-    check_method(method)?;
+    check_method(problem, method)?;
     sizes.check()?;
     cfg.check()?;
     let layout = Layout::Independent(sizes);
@@ -410,7 +442,7 @@ where
     P: LaneProblem + ?Sized,
     F: Fn(u64, &mut dyn rand::RngCore, &mut [f64]) + Sync,
 {
-    check_method(method)?;
+    check_method(problem, method)?;
     cfg.check()?;
     if family.is_empty() {
         return Err(Error::invalid(
@@ -583,11 +615,15 @@ struct Lanes<N> {
     x: Vec<f64>,
     g: Vec<f64>,
     w_asc: Vec<f64>,
+    /// 1-SAM: the gradient of one example at its ascent point.
+    g_asc: Vec<f64>,
     descent: Vec<f64>,
     scratch: Vec<f64>,
     /// ‖g‖ and ‖descent‖ per lane; four partial sums per lane for the norms.
     norm_g: Vec<f64>,
     norm_d: Vec<f64>,
+    /// A per-lane factor computed once per step: ρ/‖g‖ (SAM*) or 1/‖g_asc‖ (SSAM).
+    scale: Vec<f64>,
     acc: Vec<f64>,
     /// Block-local trajectory of each slot (slots are reordered as lanes die).
     slot: Vec<usize>,
@@ -608,10 +644,12 @@ impl<N: NoiseLanes> Lanes<N> {
             x: vec![0.0; n],
             g: vec![0.0; n],
             w_asc: vec![0.0; n],
+            g_asc: vec![0.0; if problem.has_example_lanes() { n } else { 0 }],
             descent: vec![0.0; n],
             scratch: vec![0.0; problem.scratch_len(width)],
             norm_g: vec![0.0; width],
             norm_d: vec![0.0; width],
+            scale: vec![0.0; width],
             acc: vec![0.0; 4 * width],
             slot: Vec::with_capacity(width),
             lr: vec![0.0; width],
@@ -625,9 +663,10 @@ impl<N: NoiseLanes> Lanes<N> {
     /// ‖v‖ per lane (in `dot`'s order) into `out`, lanes `0..live`.
     #[inline(always)]
     fn norms(v: &[f64], dim: usize, width: usize, live: usize, acc: &mut [f64], out: &mut [f64]) {
-        lane_dot(dim, live, acc, out, |j, l| {
-            let e = v[j * width + l];
-            e * e
+        lane_dot(dim, live, acc, out, |j, a| {
+            for (a, e) in a.iter_mut().zip(&v[j * width..j * width + live]) {
+                *a += e * e;
+            }
         });
         out[..live].iter_mut().for_each(|o| *o = o.sqrt());
     }
@@ -654,6 +693,40 @@ impl<N: NoiseLanes> Lanes<N> {
                     self.noise.add_noise(&mut self.descent, dim, w, live, s);
                 }
             }
+            Ascent::PerExample => {
+                // (1/n) Σᵢ ∇ℓᵢ(w + ρ∇ℓᵢ(w)), each example's gradients with their own noise, as
+                // `optim::step` (which never renormalizes a per-example step).
+                for j in 0..dim {
+                    self.descent[row(j)].fill(0.0);
+                }
+                let m = problem.lane_examples();
+                for i in 0..m {
+                    problem.example_grad_lanes(i, &self.x, w, live, &mut self.g, &mut self.scratch);
+                    if s > 0.0 {
+                        self.noise.add_noise(&mut self.g, dim, w, live, s);
+                    }
+                    for j in 0..dim {
+                        let (a, x, g) = (&mut self.w_asc[row(j)], &self.x[row(j)], &self.g[row(j)]);
+                        for (((a, x), g), rho) in a.iter_mut().zip(x).zip(g).zip(rho) {
+                            *a = x + rho * g;
+                        }
+                    }
+                    let (w_asc, g_asc) = (&self.w_asc, &mut self.g_asc);
+                    problem.example_grad_lanes(i, w_asc, w, live, g_asc, &mut self.scratch);
+                    if s > 0.0 {
+                        self.noise.add_noise(&mut self.g_asc, dim, w, live, s);
+                    }
+                    for j in 0..dim {
+                        for (d, ga) in self.descent[row(j)].iter_mut().zip(&self.g_asc[row(j)]) {
+                            *d += ga;
+                        }
+                    }
+                }
+                let c = 1.0 / m as f64;
+                for j in 0..dim {
+                    self.descent[row(j)].iter_mut().for_each(|d| *d *= c);
+                }
+            }
             _ => {
                 problem.grad_lanes(&self.x, w, live, &mut self.g, &mut self.scratch);
                 if s > 0.0 {
@@ -663,13 +736,16 @@ impl<N: NoiseLanes> Lanes<N> {
                 if normalized || method.renormalize {
                     Self::norms(&self.g, dim, w, live, &mut self.acc, &mut self.norm_g);
                 }
+                if normalized {
+                    // The lane's radius over ‖g‖, once per lane.
+                    for ((sc, ng), rho) in self.scale.iter_mut().zip(&self.norm_g).zip(rho) {
+                        *sc = if *ng > 0.0 { rho / ng } else { 0.0 };
+                    }
+                }
                 for j in 0..dim {
                     let (a, x, g) = (&mut self.w_asc[row(j)], &self.x[row(j)], &self.g[row(j)]);
                     if normalized {
-                        for ((((a, x), g), ng), rho) in
-                            a.iter_mut().zip(x).zip(g).zip(&self.norm_g).zip(rho)
-                        {
-                            let scale = if *ng > 0.0 { rho / ng } else { 0.0 };
+                        for (((a, x), g), scale) in a.iter_mut().zip(x).zip(g).zip(&self.scale) {
                             *a = x + scale * g;
                         }
                     } else {
@@ -684,33 +760,31 @@ impl<N: NoiseLanes> Lanes<N> {
                 }
                 if method.renormalize {
                     Self::norms(&self.descent, dim, w, live, &mut self.acc, &mut self.norm_d);
+                    // 1/‖g_asc‖, once per lane.
+                    for (sc, na) in self.scale.iter_mut().zip(&self.norm_d[..live]) {
+                        *sc = 1.0 / na;
+                    }
                     for j in 0..dim {
                         let d = &mut self.descent[row(j)];
-                        for ((d, ng), na) in d.iter_mut().zip(&self.norm_g).zip(&self.norm_d) {
-                            *d = if *na > 0.0 {
-                                ng * (*d * (1.0 / na))
-                            } else {
-                                0.0
-                            };
+                        let lanes = d.iter_mut().zip(&self.norm_g).zip(&self.norm_d);
+                        for (((d, ng), na), inv) in lanes.zip(&self.scale) {
+                            *d = if *na > 0.0 { ng * (*d * inv) } else { 0.0 };
                         }
                     }
                 }
             }
         }
         // The new iterate goes into `descent`; a lane that left the bounds keeps its old one.
+        // Leaving the bounds is rare: the same pass counts the entries that did (NaN included).
+        let mut out_of_bounds = 0usize;
         for j in 0..dim {
-            for ((d, x), lr) in self.descent[row(j)].iter_mut().zip(&self.x[row(j)]).zip(lr) {
+            let d = &mut self.descent[row(j)];
+            for ((d, x), lr) in d.iter_mut().zip(&self.x[row(j)]).zip(lr) {
                 *d = x - lr * *d;
+                out_of_bounds += usize::from(d.is_nan() || d.abs() > bound);
             }
         }
-        // Leaving the bounds is rare: one vectorized pass finds whether any lane did.
-        let mut any_bad = false;
-        for j in 0..dim {
-            for v in &self.descent[row(j)] {
-                any_bad |= v.is_nan() | (v.abs() > bound);
-            }
-        }
-        any_bad
+        out_of_bounds > 0
     }
 
     /// One step of the live lanes of a two-parameter problem in one loop ([`fused_step2`]), the
@@ -828,7 +902,7 @@ impl<N: NoiseLanes> Lanes<N> {
         }
         let s = method.noise_std;
         let bound = cfg.diverge_above;
-        let fused = dim == 2 && problem.pointwise2();
+        let fused = dim == 2 && problem.pointwise2() && method.ascent != Ascent::PerExample;
         let mut live = count;
         let mut current = None;
         for t in 0..steps {

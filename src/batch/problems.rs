@@ -1,8 +1,10 @@
 //! Lane gradients of the problems the batched engine runs: the quartic saddle, the quadratic
-//! family (full batch) and the diagonal network (full batch). Each performs, lane by lane, exactly
-//! the floating-point operations of the problem's own `batch_grad` on the full batch, in the same
-//! order, so a lane's gradient is bitwise the single-trajectory gradient; the loops run over the
-//! contiguous lanes of one coordinate, which the compiler vectorizes.
+//! family (full batch) and the diagonal network (full batch, and per example for 1-SAM). Each
+//! performs, lane by lane, exactly the floating-point operations of the problem's own
+//! `batch_grad` (or `example_grad`), in the same order, so a lane's gradient is bitwise the
+//! single-trajectory gradient; the loops run over the contiguous lanes of one coordinate, which
+//! the compiler vectorizes, and the diagonal network's full-batch gradient has an AVX-512
+//! intrinsics kernel for 8 lanes at a time with its accumulators in registers.
 
 use super::{LaneProblem, lane_dot};
 use crate::problem::{DiagNet, Problem, Quadratic, QuarticSaddle};
@@ -59,7 +61,11 @@ impl LaneProblem for DiagNet {
         Problem::dim(self)
     }
     /// β = w₊² − w₋² (d lanes rows), the dot products ⟨xᵢ, β⟩ in `dot`'s order, s = Σᵢ rᵢxᵢ, then
-    /// ∇ = (w₊ ⊙ s, −w₋ ⊙ s)/n, as `DiagNet::batch_grad` on the full batch.
+    /// ∇ = (w₊ ⊙ s, −w₋ ⊙ s)/n, as `DiagNet::batch_grad` on the full batch. On a CPU with
+    /// AVX-512, whole chunks of 8 lanes go through the register-tiled kernel `avx512::chunk`
+    /// (picked at run time like `DiagNet::batch_grad`'s own kernel, whatever the engine's
+    /// [`super::Isa`]); the other lanes through the lane loop [`diag_lanes`]. Both perform the
+    /// same operations in the same order.
     #[inline(always)]
     fn grad_lanes(
         &self,
@@ -69,42 +75,262 @@ impl LaneProblem for DiagNet {
         out: &mut [f64],
         scratch: &mut [f64],
     ) {
+        let (head, rest) = scratch.split_at_mut((self.d() + self.n_examples()) * 8);
+        #[cfg(target_arch = "x86_64")]
+        let done = if super::Isa::detected() == "avx512" {
+            let design = self.x().as_slice().expect("standard layout");
+            for c0 in (0..live / 8 * 8).step_by(8) {
+                // SAFETY: the CPU has AVX-512 (checked above).
+                unsafe { avx512::chunk(design, self.y(), x, width, c0, out, head) };
+            }
+            live / 8 * 8
+        } else {
+            0
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let done = {
+            let _ = head;
+            0
+        };
+        if done < live {
+            diag_lanes(self, x, width, done..live, out, rest);
+        }
+    }
+    fn has_example_lanes(&self) -> bool {
+        true
+    }
+    fn lane_examples(&self) -> usize {
+        self.n_examples()
+    }
+    /// ∇ℓᵢ = rᵢ (xᵢ ⊙ w₊, −xᵢ ⊙ w₋), rᵢ = ⟨xᵢ, β⟩ − yᵢ in `dot`'s order, as `DiagNet::example_grad`.
+    #[inline(always)]
+    fn example_grad_lanes(
+        &self,
+        i: usize,
+        x: &[f64],
+        width: usize,
+        live: usize,
+        out: &mut [f64],
+        scratch: &mut [f64],
+    ) {
         let d = self.d();
-        let n = self.n_examples();
         let design = self.x().as_slice().expect("standard layout");
+        let xi = &design[i * d..(i + 1) * d];
         let rows = |j: usize| j * width..j * width + live;
         let (wp, wm) = x.split_at(d * width);
-        let (beta, s) = out.split_at_mut(d * width);
-        let (r, acc) = scratch.split_at_mut(width);
-        let r = &mut r[..live];
+        let (gp, gm) = out.split_at_mut(d * width);
         for j in 0..d {
-            for ((b, p), m) in beta[rows(j)].iter_mut().zip(&wp[rows(j)]).zip(&wm[rows(j)]) {
+            for ((b, p), m) in gp[rows(j)].iter_mut().zip(&wp[rows(j)]).zip(&wm[rows(j)]) {
                 *b = p * p - m * m;
             }
-            s[rows(j)].fill(0.0);
         }
-        for (i, yi) in self.y().iter().enumerate() {
-            let xi = &design[i * d..(i + 1) * d];
-            lane_dot(d, live, acc, r, |j, l| xi[j] * beta[j * width + l]);
-            r.iter_mut().for_each(|v| *v -= yi);
-            for (j, &xij) in xi.iter().enumerate() {
-                for (sl, rl) in s[rows(j)].iter_mut().zip(r.iter()) {
-                    *sl += rl * xij;
-                }
+        let (r, acc) = scratch.split_at_mut(width);
+        let r = &mut r[..live];
+        lane_dot(d, live, acc, r, |j, a| {
+            let xij = xi[j];
+            for (a, b) in a.iter_mut().zip(&gp[rows(j)]) {
+                *a += xij * b;
             }
-        }
-        let c = if n == 0 { 0.0 } else { 1.0 / n as f64 };
-        for j in 0..d {
-            let (b, sj) = (&mut beta[rows(j)], &mut s[rows(j)]);
-            for (((b, sj), p), m) in b.iter_mut().zip(sj).zip(&wp[rows(j)]).zip(&wm[rows(j)]) {
-                let v = c * *sj;
-                *b = p * v;
-                *sj = -m * v;
+        });
+        let yi = self.y()[i];
+        r.iter_mut().for_each(|v| *v -= yi);
+        for (j, &xij) in xi.iter().enumerate() {
+            let (gp, gm) = (&mut gp[rows(j)], &mut gm[rows(j)]);
+            let lanes = gp.iter_mut().zip(gm).zip(&wp[rows(j)]).zip(&wm[rows(j)]);
+            for ((((gp, gm), p), m), rl) in lanes.zip(r.iter()) {
+                let sj = rl * xij;
+                *gp = p * sj;
+                *gm = -m * sj;
             }
         }
     }
-    /// The residuals (one lane row) and the four partial sums of the dot products.
+    /// β and the residuals of a chunk of 8 lanes ((d + n)·8), then one lane row of residuals
+    /// and the four partial sums of the dot products for the lane loop.
     fn scratch_len(&self, width: usize) -> usize {
-        5 * width
+        (self.d() + self.n_examples()) * 8 + 5 * width
+    }
+}
+
+/// The AVX-512 kernel of the diagonal network's lane gradient: 8 lanes (one vector) at a time,
+/// the accumulators in registers, no fused multiply-add, in the order of [`diag_lanes`].
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// Lanes `c0..c0 + 8` of the gradient: β into `scratch[..8d]`, the residuals of 4 examples
+    /// at a time into `scratch[8d..8(d + n)]` (dot products in `dot`'s order: four interleaved
+    /// partial sums, then the tail), then s = Σᵢ rᵢxᵢ (from 0, i = 0, 1, …) for 16, 8, 4, 2, 1
+    /// features at a time, scaled into `out` as (w₊ ⊙ (c·s), −w₋ ⊙ (c·s)), c = 1/n.
+    #[target_feature(enable = "avx512f,avx512dq")]
+    pub(super) unsafe fn chunk(
+        design: &[f64],
+        y: &[f64],
+        x: &[f64],
+        width: usize,
+        c0: usize,
+        out: &mut [f64],
+        scratch: &mut [f64],
+    ) {
+        let n = y.len();
+        let d = design.len().checked_div(n).unwrap_or(0);
+        assert!(design.len() == n * d && c0 + 8 <= width);
+        assert!(x.len() >= 2 * d * width && out.len() >= 2 * d * width);
+        assert!(scratch.len() >= 8 * (d + n));
+        // SAFETY: every pointer below is at row j < 2d of x or out (stride width, lanes c0..c0 + 8
+        // ≤ width), at entry < n·d of the design, or below 8(d + n) in scratch (asserted above).
+        unsafe {
+            let (bc, r) = scratch.split_at_mut(8 * d);
+            let (xp, op) = (x.as_ptr().add(c0), out.as_mut_ptr().add(c0));
+            for j in 0..d {
+                let p = _mm512_loadu_pd(xp.add(j * width));
+                let m = _mm512_loadu_pd(xp.add((d + j) * width));
+                let b = _mm512_sub_pd(_mm512_mul_pd(p, p), _mm512_mul_pd(m, m));
+                _mm512_storeu_pd(bc.as_mut_ptr().add(8 * j), b);
+            }
+            let tiles = n / 4 * 4;
+            for i0 in (0..tiles).step_by(4) {
+                residuals::<4>(design, y, d, i0, bc, r);
+            }
+            for i0 in tiles..n {
+                residuals::<1>(design, y, d, i0, bc, r);
+            }
+            let c = _mm512_set1_pd(if n == 0 { 0.0 } else { 1.0 / n as f64 });
+            let mut j0 = 0;
+            macro_rules! features {
+                ($f:literal) => {
+                    while d - j0 >= $f {
+                        accumulate::<$f>(design, d, n, j0, r, c, xp, op, width);
+                        j0 += $f;
+                    }
+                };
+            }
+            features!(16);
+            features!(8);
+            features!(4);
+            features!(2);
+            features!(1);
+        }
+    }
+
+    /// rᵢ = ⟨xᵢ, β⟩ − yᵢ for the examples `i0..i0 + E`, into `r[8i..8i + 8]`.
+    #[inline(always)]
+    unsafe fn residuals<const E: usize>(
+        design: &[f64],
+        y: &[f64],
+        d: usize,
+        i0: usize,
+        bc: &[f64],
+        r: &mut [f64],
+    ) {
+        // SAFETY: rows i0..i0 + E ≤ n of the design, β rows j < d, residual rows < n (see `chunk`).
+        unsafe {
+            let full = d / 4 * 4;
+            let row = |e: usize| design.as_ptr().add((i0 + e) * d);
+            let b = |j: usize| _mm512_loadu_pd(bc.as_ptr().add(8 * j));
+            let mut acc = [[_mm512_setzero_pd(); 4]; E];
+            for j0 in (0..full).step_by(4) {
+                for k in 0..4 {
+                    let bj = b(j0 + k);
+                    for (e, a) in acc.iter_mut().enumerate() {
+                        let xv = _mm512_set1_pd(*row(e).add(j0 + k));
+                        a[k] = _mm512_add_pd(a[k], _mm512_mul_pd(xv, bj));
+                    }
+                }
+            }
+            for (e, [a0, a1, a2, a3]) in acc.into_iter().enumerate() {
+                let mut t = _mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3));
+                for j in full..d {
+                    t = _mm512_add_pd(t, _mm512_mul_pd(_mm512_set1_pd(*row(e).add(j)), b(j)));
+                }
+                t = _mm512_sub_pd(t, _mm512_set1_pd(y[i0 + e]));
+                _mm512_storeu_pd(r.as_mut_ptr().add(8 * (i0 + e)), t);
+            }
+        }
+    }
+
+    /// sⱼ = Σᵢ rᵢxᵢⱼ for the features `j0..j0 + F`, then the gradient rows j and d + j of `out`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn accumulate<const F: usize>(
+        design: &[f64],
+        d: usize,
+        n: usize,
+        j0: usize,
+        r: &[f64],
+        c: __m512d,
+        xp: *const f64,
+        op: *mut f64,
+        width: usize,
+    ) {
+        // SAFETY: features j0..j0 + F ≤ d of rows i < n, rows j, d + j < 2d of x and out.
+        unsafe {
+            let mut acc = [_mm512_setzero_pd(); F];
+            for i in 0..n {
+                let ri = _mm512_loadu_pd(r.as_ptr().add(8 * i));
+                let row = design.as_ptr().add(i * d + j0);
+                for (f, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_add_pd(*a, _mm512_mul_pd(ri, _mm512_set1_pd(*row.add(f))));
+                }
+            }
+            let sign = _mm512_set1_pd(-0.0);
+            for (f, a) in acc.into_iter().enumerate() {
+                let at = (j0 + f) * width;
+                let v = _mm512_mul_pd(c, a);
+                let p = _mm512_loadu_pd(xp.add(at));
+                let m = _mm512_xor_pd(_mm512_loadu_pd(xp.add(d * width + at)), sign);
+                _mm512_storeu_pd(op.add(at), _mm512_mul_pd(p, v));
+                _mm512_storeu_pd(op.add(d * width + at), _mm512_mul_pd(m, v));
+            }
+        }
+    }
+}
+
+/// Lanes `lanes` of [`DiagNet`]'s lane gradient, one pass per example over the lanes.
+#[inline(always)]
+fn diag_lanes(
+    net: &DiagNet,
+    x: &[f64],
+    width: usize,
+    lanes: std::ops::Range<usize>,
+    out: &mut [f64],
+    scratch: &mut [f64],
+) {
+    let (d, n) = (net.d(), net.n_examples());
+    let design = net.x().as_slice().expect("standard layout");
+    let (lo, live) = (lanes.start, lanes.len());
+    let rows = |j: usize| j * width + lo..j * width + lanes.end;
+    let (wp, wm) = x.split_at(d * width);
+    let (beta, s) = out.split_at_mut(d * width);
+    let (r, acc) = scratch.split_at_mut(width);
+    let r = &mut r[..live];
+    for j in 0..d {
+        for ((b, p), m) in beta[rows(j)].iter_mut().zip(&wp[rows(j)]).zip(&wm[rows(j)]) {
+            *b = p * p - m * m;
+        }
+        s[rows(j)].fill(0.0);
+    }
+    for (i, yi) in net.y().iter().enumerate() {
+        let xi = &design[i * d..(i + 1) * d];
+        lane_dot(d, live, acc, r, |j, a| {
+            let xij = xi[j];
+            for (a, b) in a.iter_mut().zip(&beta[rows(j)]) {
+                *a += xij * b;
+            }
+        });
+        r.iter_mut().for_each(|v| *v -= yi);
+        for (j, &xij) in xi.iter().enumerate() {
+            for (sl, rl) in s[rows(j)].iter_mut().zip(r.iter()) {
+                *sl += rl * xij;
+            }
+        }
+    }
+    let c = if n == 0 { 0.0 } else { 1.0 / n as f64 };
+    for j in 0..d {
+        let (b, sj) = (&mut beta[rows(j)], &mut s[rows(j)]);
+        for (((b, sj), p), m) in b.iter_mut().zip(sj).zip(&wp[rows(j)]).zip(&wm[rows(j)]) {
+            let v = c * *sj;
+            *b = p * v;
+            *sj = -m * v;
+        }
     }
 }
