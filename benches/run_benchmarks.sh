@@ -330,8 +330,10 @@ the like-for-like comparison. GFLOP/s at the flop counts of the roofline below, 
 |---|---:|---:|---:|---:|:---:|---:|---:|---:|
 """ + "\n".join(brows) + "\n" + (
     f"\nBatched, every method runs at least 100× faster per trajectory-step than the NumPy loop.\n" if not bmissed else
-    f"\nBatched, {', '.join(label[m] for m in bmet) or 'no method'} run{'s' if len(bmet) == 1 else ''} at least 100× faster per trajectory-step than the NumPy loop; "
-    f"{', '.join(bmissed)} do{'es' if len(bmissed) == 1 else ''} not. Without FMA (which would change the bits) a gd trajectory-step is "
+    (f"\nBatched, {', '.join(label[m] for m in bmet)} run{'s' if len(bmet) == 1 else ''} at least 100× faster per trajectory-step than the NumPy loop; "
+     f"{', '.join(bmissed)} do{'es' if len(bmissed) == 1 else ''} not." if bmet else
+     "\n**Batched, no method reaches 100× the NumPy loop's speed per trajectory-step** in this run.")
+    + f" Without FMA (which would change the bits) a gd trajectory-step is "
     f"{flops['gd']:,} flops, {flops['gd'] / peak_wide:.0f} ns at the {wide_isa} add/multiply peak, against the "
     f"{np_res['gd'] / GOAL:,.0f} ns that 100× asks for.\n")
 
