@@ -63,13 +63,14 @@ pub trait LaneProblem: Sync {
     fn scratch_len(&self, _width: usize) -> usize {
         0
     }
-    /// Whether the problem has [`LaneProblem::example_grad_lanes`] (then the engine runs 1-SAM).
-    fn has_example_lanes(&self) -> bool {
-        false
+    /// The number of examples n when the problem has [`LaneProblem::example_grad_lanes`] (then
+    /// the engine runs 1-SAM, averaging over the n examples), else `None`.
+    fn example_lanes(&self) -> Option<usize> {
+        None
     }
     /// The gradient of example i's loss ℓᵢ at the points of lanes `0..live` of `x`, in the
     /// layout of `grad_lanes`, bitwise the problem's `example_grad` at each lane (only called
-    /// when [`LaneProblem::has_example_lanes`] is true).
+    /// when [`LaneProblem::example_lanes`] is `Some`).
     fn example_grad_lanes(
         &self,
         _i: usize,
@@ -80,10 +81,6 @@ pub trait LaneProblem: Sync {
         _scratch: &mut [f64],
     ) {
         unreachable!("example_grad_lanes of a problem without per-example lanes")
-    }
-    /// Number of examples n (the examples 1-SAM averages over).
-    fn lane_examples(&self) -> usize {
-        0
     }
     /// Whether the problem has two parameters and [`LaneProblem::grad2`]: the engine then makes a
     /// whole step of a lane in one loop over the lanes (the same operations in the same order).
@@ -389,7 +386,7 @@ fn check_method<P: LaneProblem + ?Sized>(problem: &P, m: &Method) -> Result<()> 
             "the batched engine runs gd, sam, sam-star, ssam, ssam-star and 1sam",
         ));
     }
-    if m.ascent == Ascent::PerExample && !problem.has_example_lanes() {
+    if m.ascent == Ascent::PerExample && problem.example_lanes().is_none() {
         return Err(Error::invalid(
             "method",
             "1sam in the batched engine needs per-example lane gradients (the diagonal network has them)",
@@ -644,7 +641,7 @@ impl<N: NoiseLanes> Lanes<N> {
             x: vec![0.0; n],
             g: vec![0.0; n],
             w_asc: vec![0.0; n],
-            g_asc: vec![0.0; if problem.has_example_lanes() { n } else { 0 }],
+            g_asc: vec![0.0; problem.example_lanes().map_or(0, |_| n)],
             descent: vec![0.0; n],
             scratch: vec![0.0; problem.scratch_len(width)],
             norm_g: vec![0.0; width],
@@ -699,7 +696,7 @@ impl<N: NoiseLanes> Lanes<N> {
                 for j in 0..dim {
                     self.descent[row(j)].fill(0.0);
                 }
-                let m = problem.lane_examples();
+                let m = problem.example_lanes().unwrap_or(0);
                 for i in 0..m {
                     problem.example_grad_lanes(i, &self.x, w, live, &mut self.g, &mut self.scratch);
                     if s > 0.0 {

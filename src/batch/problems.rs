@@ -64,7 +64,7 @@ impl LaneProblem for DiagNet {
     /// ∇ = (w₊ ⊙ s, −w₋ ⊙ s)/n, as `DiagNet::batch_grad` on the full batch. On a CPU with
     /// AVX-512, whole chunks of 8 lanes go through the register-tiled kernel `avx512::chunk`
     /// (picked at run time like `DiagNet::batch_grad`'s own kernel, whatever the engine's
-    /// [`super::Isa`]); the other lanes through the lane loop [`diag_lanes`]. Both perform the
+    /// [`super::Isa`]); the other lanes through the lane loop `diag_lanes`. Both perform the
     /// same operations in the same order.
     #[inline(always)]
     fn grad_lanes(
@@ -96,11 +96,8 @@ impl LaneProblem for DiagNet {
             diag_lanes(self, x, width, done..live, out, rest);
         }
     }
-    fn has_example_lanes(&self) -> bool {
-        true
-    }
-    fn lane_examples(&self) -> usize {
-        self.n_examples()
+    fn example_lanes(&self) -> Option<usize> {
+        Some(self.n_examples())
     }
     /// ∇ℓᵢ = rᵢ (xᵢ ⊙ w₊, −xᵢ ⊙ w₋), rᵢ = ⟨xᵢ, β⟩ − yᵢ in `dot`'s order, as `DiagNet::example_grad`.
     #[inline(always)]
