@@ -117,20 +117,11 @@ impl LaneProblem for DiagNet {
         let (wp, wm) = x.split_at(d * width);
         let (gp, gm) = out.split_at_mut(d * width);
         for j in 0..d {
-            for ((b, p), m) in gp[rows(j)].iter_mut().zip(&wp[rows(j)]).zip(&wm[rows(j)]) {
-                *b = p * p - m * m;
-            }
+            beta_row(&mut gp[rows(j)], &wp[rows(j)], &wm[rows(j)]);
         }
         let (r, acc) = scratch.split_at_mut(width);
         let r = &mut r[..live];
-        lane_dot(d, live, acc, r, |j, a| {
-            let xij = xi[j];
-            for (a, b) in a.iter_mut().zip(&gp[rows(j)]) {
-                *a += xij * b;
-            }
-        });
-        let yi = self.y()[i];
-        r.iter_mut().for_each(|v| *v -= yi);
+        residual_lanes(xi, self.y()[i], gp, rows, acc, r);
         for (j, &xij) in xi.iter().enumerate() {
             let (gp, gm) = (&mut gp[rows(j)], &mut gm[rows(j)]);
             let lanes = gp.iter_mut().zip(gm).zip(&wp[rows(j)]).zip(&wm[rows(j)]);
@@ -301,20 +292,12 @@ fn diag_lanes(
     let (r, acc) = scratch.split_at_mut(width);
     let r = &mut r[..live];
     for j in 0..d {
-        for ((b, p), m) in beta[rows(j)].iter_mut().zip(&wp[rows(j)]).zip(&wm[rows(j)]) {
-            *b = p * p - m * m;
-        }
+        beta_row(&mut beta[rows(j)], &wp[rows(j)], &wm[rows(j)]);
         s[rows(j)].fill(0.0);
     }
-    for (i, yi) in net.y().iter().enumerate() {
+    for (i, &yi) in net.y().iter().enumerate() {
         let xi = &design[i * d..(i + 1) * d];
-        lane_dot(d, live, acc, r, |j, a| {
-            let xij = xi[j];
-            for (a, b) in a.iter_mut().zip(&beta[rows(j)]) {
-                *a += xij * b;
-            }
-        });
-        r.iter_mut().for_each(|v| *v -= yi);
+        residual_lanes(xi, yi, beta, rows, acc, r);
         for (j, &xij) in xi.iter().enumerate() {
             for (sl, rl) in s[rows(j)].iter_mut().zip(r.iter()) {
                 *sl += rl * xij;
@@ -330,4 +313,32 @@ fn diag_lanes(
             *sj = -m * v;
         }
     }
+}
+
+/// One row of β = w₊² − w₋² over lanes.
+#[inline(always)]
+fn beta_row(beta: &mut [f64], wp: &[f64], wm: &[f64]) {
+    for ((b, p), m) in beta.iter_mut().zip(wp).zip(wm) {
+        *b = p * p - m * m;
+    }
+}
+
+/// The residuals rₗ = ⟨xᵢ, β⟩ − yᵢ of the lanes `rows(j)` of β's rows (r has one entry per lane),
+/// the dot products in `dot`'s order ([`lane_dot`]).
+#[inline(always)]
+fn residual_lanes(
+    xi: &[f64],
+    yi: f64,
+    beta: &[f64],
+    rows: impl Fn(usize) -> std::ops::Range<usize>,
+    acc: &mut [f64],
+    r: &mut [f64],
+) {
+    lane_dot(xi.len(), r.len(), acc, r, |j, a| {
+        let xij = xi[j];
+        for (a, b) in a.iter_mut().zip(&beta[rows(j)]) {
+            *a += xij * b;
+        }
+    });
+    r.iter_mut().for_each(|v| *v -= yi);
 }
