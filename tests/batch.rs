@@ -130,7 +130,8 @@ fn diag_net_matches_runner_for_every_method() {
     let net = DiagNet::new(&data, &[0.05]).unwrap();
     check_all_methods(&net, 0.3, 0.05, 1e-6, 100);
     check_all_methods(&net, 0.3, 0.05, 0.0, 100);
-    // 1-SAM: per-example lane gradients, each with its own noise.
+    // 1-SAM: per-example lane gradients, each with its own noise; without noise, the fused
+    // kernel (8 lanes at a time, then the lane loop).
     check_methods(&net, &["1sam"], (0.3, 0.05), 1e-6, 60);
     check_methods(&net, &["1sam"], (0.3, 0.05), 0.0, 60);
     // n = 23, d = 13: the chunk kernel's example tiles (4 + 4 + … + 3 single examples) and
@@ -138,6 +139,7 @@ fn diag_net_matches_runner_for_every_method() {
     let data = RegressionData::generate_sparse(13, 23, 3, 0, 1).unwrap();
     let net = DiagNet::new(&data, &[0.3]).unwrap();
     check_all_methods(&net, 0.2, 0.05, 1e-6, 100);
+    check_methods(&net, &["1sam"], (0.2, 0.05), 0.0, 60);
 }
 
 /// 1-SAM families on the diagonal network: each member is bitwise its independent run, with
@@ -146,14 +148,26 @@ fn diag_net_matches_runner_for_every_method() {
 fn one_sam_family_members_match_independent_runs() {
     let data = RegressionData::generate_sparse(12, 9, 3, 0, 2).unwrap();
     let net = DiagNet::new(&data, &[0.3]).unwrap();
-    let family = [(0.2, 0.05), (40.0, 0.05), (0.4, 0.1)];
+    let family = [
+        (0.2, 0.05),
+        (40.0, 0.05),
+        (0.4, 0.1),
+        (0.1, 0.2),
+        (0.3, 0.02),
+        (0.25, 0.15),
+        (0.15, 0.01),
+        (0.35, 0.08),
+        (0.05, 0.3),
+    ];
     let base = net.init();
     let init = |index: u64, _: &mut dyn RngCore, x: &mut [f64]| start(&base, 0.5, index, x);
     for generator in GENERATORS {
         for noise in [1e-3, 0.0] {
             let m = method("1sam", noise);
+            // A block of 9 members: the fused 1-SAM kernel takes 8 lanes (each with its own
+            // radius), the lane loop the ninth.
             let mut cfg = BatchConfig::new(6, 3);
-            cfg.width = 4;
+            cfg.width = 9;
             cfg.diverge_above = 1e3;
             cfg.generator = generator;
             let together = run_family(&net, &m, &family, 40, &cfg, init).unwrap();

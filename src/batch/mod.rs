@@ -82,6 +82,22 @@ pub trait LaneProblem: Sync {
     ) {
         unreachable!("example_grad_lanes of a problem without per-example lanes")
     }
+    /// 1-SAM's direction without gradient noise, (1/n) Σᵢ ∇ℓᵢ(w + ρₗ∇ℓᵢ(w)) at the points of
+    /// lanes `0..live` of `x` (lane l with radius `rho[l]`), into `out` in the layout of
+    /// `grad_lanes`: bitwise what the engine's example-by-example path computes from
+    /// [`LaneProblem::example_grad_lanes`]. Returns `false`, touching nothing, when the problem
+    /// has no such fused kernel (the engine then takes that path).
+    fn one_sam_lanes(
+        &self,
+        _x: &[f64],
+        _rho: &[f64],
+        _width: usize,
+        _live: usize,
+        _out: &mut [f64],
+        _scratch: &mut [f64],
+    ) -> bool {
+        false
+    }
     /// Whether the problem has two parameters and [`LaneProblem::grad2`]: the engine then makes a
     /// whole step of a lane in one loop over the lanes (the same operations in the same order).
     fn pointwise2(&self) -> bool {
@@ -690,6 +706,16 @@ impl<N: NoiseLanes> Lanes<N> {
                     self.noise.add_noise(&mut self.descent, dim, w, live, s);
                 }
             }
+            Ascent::PerExample
+                if s == 0.0
+                    && problem.one_sam_lanes(
+                        &self.x,
+                        rho,
+                        w,
+                        live,
+                        &mut self.descent,
+                        &mut self.scratch,
+                    ) => {}
             Ascent::PerExample => {
                 // (1/n) Σᵢ ∇ℓᵢ(w + ρ∇ℓᵢ(w)), each example's gradients with their own noise, as
                 // `optim::step` (which never renormalizes a per-example step).

@@ -132,10 +132,49 @@ impl LaneProblem for DiagNet {
             }
         }
     }
-    /// β and the residuals of a chunk of 8 lanes ((d + n)·8), then one lane row of residuals
-    /// and the four partial sums of the dot products for the lane loop.
+    /// 1-SAM's direction in two passes per example over the features: the ascent point
+    /// (w₊ + ρ∇₊ℓᵢ, w₋ + ρ∇₋ℓᵢ), its β and its residual, then its gradient added into `out`;
+    /// the residuals at w are those of the full batch. Whole chunks of 8 lanes go through the
+    /// AVX-512 kernel `avx512::one_sam_chunk` on a CPU that has it, the other lanes through the
+    /// lane loop `one_sam_range`; both perform the engine's per-example operations in its order.
+    #[inline(always)]
+    fn one_sam_lanes(
+        &self,
+        x: &[f64],
+        rho: &[f64],
+        width: usize,
+        live: usize,
+        out: &mut [f64],
+        scratch: &mut [f64],
+    ) -> bool {
+        let (head, rest) = scratch.split_at_mut((3 * self.d() + self.n_examples()) * 8);
+        #[cfg(target_arch = "x86_64")]
+        let done = if super::Isa::detected() == "avx512" {
+            let design = self.x().as_slice().expect("standard layout");
+            for c0 in (0..live / 8 * 8).step_by(8) {
+                // SAFETY: the CPU has AVX-512 (checked above).
+                unsafe { avx512::one_sam_chunk(design, self.y(), x, rho, width, c0, out, head) };
+            }
+            live / 8 * 8
+        } else {
+            0
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let done = {
+            let _ = head;
+            0
+        };
+        if done < live {
+            one_sam_range(self, x, rho, width, done..live, out, rest);
+        }
+        true
+    }
+    /// A chunk of 8 lanes: β, the residuals and the ascent point ((3d + n)·8); then, for the lane
+    /// loops, β, the ascent point and its β (4d rows), two rows of residuals and the four partial
+    /// sums of the dot products.
     fn scratch_len(&self, width: usize) -> usize {
-        (self.d() + self.n_examples()) * 8 + 5 * width
+        let d = self.d();
+        (3 * d + self.n_examples()) * 8 + (4 * d + 6) * width
     }
 }
 
@@ -197,6 +236,100 @@ mod avx512 {
             features!(4);
             features!(2);
             features!(1);
+        }
+    }
+
+    /// 1-SAM's direction for lanes `c0..c0 + 8` (see `one_sam_lanes`): β into `scratch[..8d]`
+    /// and the residuals rᵢ at w into `scratch[8d..8(d + n)]` as in [`chunk`]; then, example by
+    /// example, the ascent point a = w + ρ(w₊ ⊙ rᵢxᵢ, −w₋ ⊙ rᵢxᵢ) into `scratch[8(d + n)..]`
+    /// with the dot product of its β and xᵢ (`dot`'s order), and its gradient
+    /// (a₊ ⊙ r̃ᵢxᵢ, −a₋ ⊙ r̃ᵢxᵢ) added into `out` (from 0); finally `out` times 1/n.
+    #[target_feature(enable = "avx512f,avx512dq")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn one_sam_chunk(
+        design: &[f64],
+        y: &[f64],
+        x: &[f64],
+        rho: &[f64],
+        width: usize,
+        c0: usize,
+        out: &mut [f64],
+        scratch: &mut [f64],
+    ) {
+        let n = y.len();
+        let d = design.len().checked_div(n).unwrap_or(0);
+        assert!(design.len() == n * d && c0 + 8 <= width && c0 + 8 <= rho.len());
+        assert!(x.len() >= 2 * d * width && out.len() >= 2 * d * width);
+        assert!(scratch.len() >= 8 * (3 * d + n));
+        // SAFETY: every pointer below is at row j < 2d of x or out (stride width, lanes c0..c0 + 8
+        // ≤ width), at entry < n·d of the design, at lanes c0..c0 + 8 of rho, or below
+        // 8(3d + n) in scratch (asserted above).
+        unsafe {
+            let (bc, rest) = scratch.split_at_mut(8 * d);
+            let (r, asc) = rest.split_at_mut(8 * n);
+            let (xp, op) = (x.as_ptr().add(c0), out.as_mut_ptr().add(c0));
+            for j in 0..d {
+                let p = _mm512_loadu_pd(xp.add(j * width));
+                let m = _mm512_loadu_pd(xp.add((d + j) * width));
+                let b = _mm512_sub_pd(_mm512_mul_pd(p, p), _mm512_mul_pd(m, m));
+                _mm512_storeu_pd(bc.as_mut_ptr().add(8 * j), b);
+                _mm512_storeu_pd(op.add(j * width), _mm512_setzero_pd());
+                _mm512_storeu_pd(op.add((d + j) * width), _mm512_setzero_pd());
+            }
+            let tiles = n / 4 * 4;
+            for i0 in (0..tiles).step_by(4) {
+                residuals::<4>(design, y, d, i0, bc, r);
+            }
+            for i0 in tiles..n {
+                residuals::<1>(design, y, d, i0, bc, r);
+            }
+            let (rv, sign) = (_mm512_loadu_pd(rho.as_ptr().add(c0)), _mm512_set1_pd(-0.0));
+            let full = d / 4 * 4;
+            let ap = asc.as_mut_ptr();
+            for i in 0..n {
+                let row = design.as_ptr().add(i * d);
+                let ri = _mm512_loadu_pd(r.as_ptr().add(8 * i));
+                // The ascent point of feature j (stored) and the term xᵢⱼ·β̃ⱼ of its dot product.
+                let ascend = |j: usize| {
+                    let xv = _mm512_set1_pd(*row.add(j));
+                    let s = _mm512_mul_pd(ri, xv);
+                    let p = _mm512_loadu_pd(xp.add(j * width));
+                    let m = _mm512_loadu_pd(xp.add((d + j) * width));
+                    let gp = _mm512_mul_pd(p, s);
+                    let gm = _mm512_mul_pd(_mm512_xor_pd(m, sign), s);
+                    let a = _mm512_add_pd(p, _mm512_mul_pd(rv, gp));
+                    let b = _mm512_add_pd(m, _mm512_mul_pd(rv, gm));
+                    _mm512_storeu_pd(ap.add(16 * j), a);
+                    _mm512_storeu_pd(ap.add(16 * j + 8), b);
+                    let beta = _mm512_sub_pd(_mm512_mul_pd(a, a), _mm512_mul_pd(b, b));
+                    _mm512_mul_pd(xv, beta)
+                };
+                let mut acc = [_mm512_setzero_pd(); 4];
+                for j0 in (0..full).step_by(4) {
+                    for (k, a) in acc.iter_mut().enumerate() {
+                        *a = _mm512_add_pd(*a, ascend(j0 + k));
+                    }
+                }
+                let [a0, a1, a2, a3] = acc;
+                let mut t = _mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3));
+                for j in full..d {
+                    t = _mm512_add_pd(t, ascend(j));
+                }
+                t = _mm512_sub_pd(t, _mm512_set1_pd(y[i]));
+                for j in 0..d {
+                    let s = _mm512_mul_pd(t, _mm512_set1_pd(*row.add(j)));
+                    let a = _mm512_loadu_pd(ap.add(16 * j));
+                    let b = _mm512_xor_pd(_mm512_loadu_pd(ap.add(16 * j + 8)), sign);
+                    let (pp, pm) = (op.add(j * width), op.add((d + j) * width));
+                    _mm512_storeu_pd(pp, _mm512_add_pd(_mm512_loadu_pd(pp), _mm512_mul_pd(a, s)));
+                    _mm512_storeu_pd(pm, _mm512_add_pd(_mm512_loadu_pd(pm), _mm512_mul_pd(b, s)));
+                }
+            }
+            let c = _mm512_set1_pd(1.0 / n as f64);
+            for j in 0..2 * d {
+                let p = op.add(j * width);
+                _mm512_storeu_pd(p, _mm512_mul_pd(_mm512_loadu_pd(p), c));
+            }
         }
     }
 
@@ -312,6 +445,68 @@ fn diag_lanes(
             *b = p * v;
             *sj = -m * v;
         }
+    }
+}
+
+/// Lanes `lanes` of [`DiagNet`]'s 1-SAM direction (`one_sam_lanes`), example by example over
+/// the lanes, with the operations of the engine's per-example path in its order.
+#[inline(always)]
+fn one_sam_range(
+    net: &DiagNet,
+    x: &[f64],
+    rho: &[f64],
+    width: usize,
+    lanes: std::ops::Range<usize>,
+    out: &mut [f64],
+    scratch: &mut [f64],
+) {
+    let (d, n) = (net.d(), net.n_examples());
+    let design = net.x().as_slice().expect("standard layout");
+    let (lo, live) = (lanes.start, lanes.len());
+    let rows = |j: usize| j * width + lo..j * width + lanes.end;
+    let rho = &rho[lanes.clone()];
+    let (wp, wm) = x.split_at(d * width);
+    let (beta, rest) = scratch.split_at_mut(d * width);
+    let (ap, rest) = rest.split_at_mut(d * width);
+    let (am, rest) = rest.split_at_mut(d * width);
+    let (beta_asc, rest) = rest.split_at_mut(d * width);
+    let (r, rest) = rest.split_at_mut(width);
+    let (r_asc, acc) = rest.split_at_mut(width);
+    let (r, r_asc) = (&mut r[..live], &mut r_asc[..live]);
+    for j in 0..d {
+        beta_row(&mut beta[rows(j)], &wp[rows(j)], &wm[rows(j)]);
+    }
+    for j in 0..2 * d {
+        out[rows(j)].fill(0.0);
+    }
+    let (op, om) = out.split_at_mut(d * width);
+    for (i, &yi) in net.y().iter().enumerate() {
+        let xi = &design[i * d..(i + 1) * d];
+        residual_lanes(xi, yi, beta, rows, acc, r);
+        for (j, &xij) in xi.iter().enumerate() {
+            let (a, b) = (&mut ap[rows(j)], &mut am[rows(j)]);
+            let lanes = a.iter_mut().zip(b).zip(&wp[rows(j)]).zip(&wm[rows(j)]);
+            for ((((a, b), p), m), (rl, rho)) in lanes.zip(r.iter().zip(rho)) {
+                let sj = rl * xij;
+                *a = p + rho * (p * sj);
+                *b = m + rho * (-m * sj);
+            }
+            beta_row(&mut beta_asc[rows(j)], &ap[rows(j)], &am[rows(j)]);
+        }
+        residual_lanes(xi, yi, beta_asc, rows, acc, r_asc);
+        for (j, &xij) in xi.iter().enumerate() {
+            let (p, m) = (&mut op[rows(j)], &mut om[rows(j)]);
+            let lanes = p.iter_mut().zip(m).zip(&ap[rows(j)]).zip(&am[rows(j)]);
+            for ((((p, m), a), b), rl) in lanes.zip(r_asc.iter()) {
+                let sj = rl * xij;
+                *p += a * sj;
+                *m += -b * sj;
+            }
+        }
+    }
+    let c = 1.0 / n as f64;
+    for j in 0..2 * d {
+        out[rows(j)].iter_mut().for_each(|v| *v *= c);
     }
 }
 
