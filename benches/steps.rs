@@ -90,7 +90,9 @@ const LANES: usize = 32;
 
 /// The same steps in the batched engine: one block of `LANES` trajectories (all from the
 /// initialization) for `RESET` steps on the calling thread; the estimate is divided by
-/// `LANES · RESET` by `benches/run_benchmarks.sh`, giving ns per trajectory-step.
+/// `LANES · RESET` by `benches/run_benchmarks.sh`, giving ns per trajectory-step. The `-fma`
+/// ids run the full-batch methods with `BatchConfig::fma` (fused multiply-adds in the gradient
+/// kernel: within 1e-12 of the runner, not bitwise).
 fn bench_batched(c: &mut Criterion) {
     let net = problem();
     let init = net.init();
@@ -98,10 +100,15 @@ fn bench_batched(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(5));
     group.warm_up_time(Duration::from_secs(1));
     group.sample_size(20);
-    for id in ["gd", "nsam", "1sam", "ssam"] {
-        let method = Method::from_name(id, None, false).expect("method");
+    let ids = [
+        "gd", "nsam", "1sam", "ssam", "gd-fma", "nsam-fma", "ssam-fma",
+    ];
+    for id in ids {
+        let name = id.trim_end_matches("-fma");
+        let method = Method::from_name(name, None, false).expect("method");
         let mut cfg = BatchConfig::new(0, LANES);
         cfg.width = LANES;
+        cfg.fma = name != id;
         cfg.generator = Generator::Xoshiro;
         group.bench_function(id, |b| {
             b.iter(|| {

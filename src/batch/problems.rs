@@ -75,26 +75,24 @@ impl LaneProblem for DiagNet {
         out: &mut [f64],
         scratch: &mut [f64],
     ) {
-        let (head, rest) = scratch.split_at_mut((self.d() + self.n_examples()) * 8);
-        #[cfg(target_arch = "x86_64")]
-        let done = if super::Isa::detected() == "avx512" {
-            let design = self.x().as_slice().expect("standard layout");
-            for c0 in (0..live / 8 * 8).step_by(8) {
-                // SAFETY: the CPU has AVX-512 (checked above).
-                unsafe { avx512::chunk(design, self.y(), x, width, c0, out, head) };
-            }
-            live / 8 * 8
-        } else {
-            0
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let done = {
-            let _ = head;
-            0
-        };
-        if done < live {
-            diag_lanes(self, x, width, done..live, out, rest);
+        diag_grad::<false>(self, x, width, live, out, scratch);
+    }
+    /// On a CPU with AVX-512: `grad_lanes` with the chunk kernel's fused multiply-adds (the lane
+    /// loop of the remaining lanes is unchanged).
+    #[inline(always)]
+    fn grad_lanes_fma(
+        &self,
+        x: &[f64],
+        width: usize,
+        live: usize,
+        out: &mut [f64],
+        scratch: &mut [f64],
+    ) -> bool {
+        let fma = super::Isa::detected() == "avx512";
+        if fma {
+            diag_grad::<true>(self, x, width, live, out, scratch);
         }
+        fma
     }
     fn example_lanes(&self) -> Option<usize> {
         Some(self.n_examples())
@@ -187,9 +185,11 @@ mod avx512 {
     /// Lanes `c0..c0 + 8` of the gradient: β into `scratch[..8d]`, the residuals of 4 examples
     /// at a time into `scratch[8d..8(d + n)]` (dot products in `dot`'s order: four interleaved
     /// partial sums, then the tail), then s = Σᵢ rᵢxᵢ (from 0, i = 0, 1, …) for 16, 8, 4, 2, 1
-    /// features at a time, scaled into `out` as (w₊ ⊙ (c·s), −w₋ ⊙ (c·s)), c = 1/n.
+    /// features at a time, scaled into `out` as (w₊ ⊙ (c·s), −w₋ ⊙ (c·s)), c = 1/n. With `FMA`,
+    /// every multiply-then-add (or subtract) of β, the dot products and s is one fused
+    /// multiply-add: the same order, one rounding fewer each.
     #[target_feature(enable = "avx512f,avx512dq")]
-    pub(super) unsafe fn chunk(
+    pub(super) unsafe fn chunk<const FMA: bool>(
         design: &[f64],
         y: &[f64],
         x: &[f64],
@@ -211,22 +211,26 @@ mod avx512 {
             for j in 0..d {
                 let p = _mm512_loadu_pd(xp.add(j * width));
                 let m = _mm512_loadu_pd(xp.add((d + j) * width));
-                let b = _mm512_sub_pd(_mm512_mul_pd(p, p), _mm512_mul_pd(m, m));
+                let b = if FMA {
+                    _mm512_fmsub_pd(p, p, _mm512_mul_pd(m, m))
+                } else {
+                    _mm512_sub_pd(_mm512_mul_pd(p, p), _mm512_mul_pd(m, m))
+                };
                 _mm512_storeu_pd(bc.as_mut_ptr().add(8 * j), b);
             }
             let tiles = n / 4 * 4;
             for i0 in (0..tiles).step_by(4) {
-                residuals::<4>(design, y, d, i0, bc, r);
+                residuals::<4, FMA>(design, y, d, i0, bc, r);
             }
             for i0 in tiles..n {
-                residuals::<1>(design, y, d, i0, bc, r);
+                residuals::<1, FMA>(design, y, d, i0, bc, r);
             }
             let c = _mm512_set1_pd(if n == 0 { 0.0 } else { 1.0 / n as f64 });
             let mut j0 = 0;
             macro_rules! features {
                 ($f:literal) => {
                     while d - j0 >= $f {
-                        accumulate::<$f>(design, d, n, j0, r, c, xp, op, width);
+                        accumulate::<$f, FMA>(design, d, n, j0, r, c, xp, op, width);
                         j0 += $f;
                     }
                 };
@@ -278,15 +282,15 @@ mod avx512 {
             }
             let tiles = n / 4 * 4;
             for i0 in (0..tiles).step_by(4) {
-                residuals::<4>(design, y, d, i0, bc, r);
+                residuals::<4, false>(design, y, d, i0, bc, r);
             }
             for i0 in tiles..n {
-                residuals::<1>(design, y, d, i0, bc, r);
+                residuals::<1, false>(design, y, d, i0, bc, r);
             }
             let (rv, sign) = (_mm512_loadu_pd(rho.as_ptr().add(c0)), _mm512_set1_pd(-0.0));
             let full = d / 4 * 4;
             let ap = asc.as_mut_ptr();
-            for i in 0..n {
+            for (i, &yi) in y.iter().enumerate() {
                 let row = design.as_ptr().add(i * d);
                 let ri = _mm512_loadu_pd(r.as_ptr().add(8 * i));
                 // The ascent point of feature j (stored) and the term xᵢⱼ·β̃ⱼ of its dot product.
@@ -315,7 +319,7 @@ mod avx512 {
                 for j in full..d {
                     t = _mm512_add_pd(t, ascend(j));
                 }
-                t = _mm512_sub_pd(t, _mm512_set1_pd(y[i]));
+                t = _mm512_sub_pd(t, _mm512_set1_pd(yi));
                 for j in 0..d {
                     let s = _mm512_mul_pd(t, _mm512_set1_pd(*row.add(j)));
                     let a = _mm512_loadu_pd(ap.add(16 * j));
@@ -333,9 +337,23 @@ mod avx512 {
         }
     }
 
-    /// rᵢ = ⟨xᵢ, β⟩ − yᵢ for the examples `i0..i0 + E`, into `r[8i..8i + 8]`.
+    /// a·b + c: a multiply, then an add, or with `FMA` one fused multiply-add.
     #[inline(always)]
-    unsafe fn residuals<const E: usize>(
+    unsafe fn madd<const FMA: bool>(a: __m512d, b: __m512d, c: __m512d) -> __m512d {
+        // SAFETY: the callers are compiled with AVX-512F.
+        unsafe {
+            if FMA {
+                _mm512_fmadd_pd(a, b, c)
+            } else {
+                _mm512_add_pd(c, _mm512_mul_pd(a, b))
+            }
+        }
+    }
+
+    /// rᵢ = ⟨xᵢ, β⟩ − yᵢ for the examples `i0..i0 + E`, into `r[8i..8i + 8]` (each term added
+    /// by one fused multiply-add with `FMA`).
+    #[inline(always)]
+    unsafe fn residuals<const E: usize, const FMA: bool>(
         design: &[f64],
         y: &[f64],
         d: usize,
@@ -354,14 +372,14 @@ mod avx512 {
                     let bj = b(j0 + k);
                     for (e, a) in acc.iter_mut().enumerate() {
                         let xv = _mm512_set1_pd(*row(e).add(j0 + k));
-                        a[k] = _mm512_add_pd(a[k], _mm512_mul_pd(xv, bj));
+                        a[k] = madd::<FMA>(xv, bj, a[k]);
                     }
                 }
             }
             for (e, [a0, a1, a2, a3]) in acc.into_iter().enumerate() {
                 let mut t = _mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3));
                 for j in full..d {
-                    t = _mm512_add_pd(t, _mm512_mul_pd(_mm512_set1_pd(*row(e).add(j)), b(j)));
+                    t = madd::<FMA>(_mm512_set1_pd(*row(e).add(j)), b(j), t);
                 }
                 t = _mm512_sub_pd(t, _mm512_set1_pd(y[i0 + e]));
                 _mm512_storeu_pd(r.as_mut_ptr().add(8 * (i0 + e)), t);
@@ -372,7 +390,7 @@ mod avx512 {
     /// sⱼ = Σᵢ rᵢxᵢⱼ for the features `j0..j0 + F`, then the gradient rows j and d + j of `out`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn accumulate<const F: usize>(
+    unsafe fn accumulate<const F: usize, const FMA: bool>(
         design: &[f64],
         d: usize,
         n: usize,
@@ -390,7 +408,7 @@ mod avx512 {
                 let ri = _mm512_loadu_pd(r.as_ptr().add(8 * i));
                 let row = design.as_ptr().add(i * d + j0);
                 for (f, a) in acc.iter_mut().enumerate() {
-                    *a = _mm512_add_pd(*a, _mm512_mul_pd(ri, _mm512_set1_pd(*row.add(f))));
+                    *a = madd::<FMA>(ri, _mm512_set1_pd(*row.add(f)), *a);
                 }
             }
             let sign = _mm512_set1_pd(-0.0);
@@ -403,6 +421,39 @@ mod avx512 {
                 _mm512_storeu_pd(op.add(d * width + at), _mm512_mul_pd(m, v));
             }
         }
+    }
+}
+
+/// [`DiagNet`]'s lane gradient: chunks of 8 lanes through `avx512::chunk::<FMA>` on a CPU with
+/// AVX-512, the other lanes through `diag_lanes`.
+#[inline(always)]
+fn diag_grad<const FMA: bool>(
+    net: &DiagNet,
+    x: &[f64],
+    width: usize,
+    live: usize,
+    out: &mut [f64],
+    scratch: &mut [f64],
+) {
+    let (head, rest) = scratch.split_at_mut((net.d() + net.n_examples()) * 8);
+    #[cfg(target_arch = "x86_64")]
+    let done = if super::Isa::detected() == "avx512" {
+        let design = net.x().as_slice().expect("standard layout");
+        for c0 in (0..live / 8 * 8).step_by(8) {
+            // SAFETY: the CPU has AVX-512 (checked above).
+            unsafe { avx512::chunk::<FMA>(design, net.y(), x, width, c0, out, head) };
+        }
+        live / 8 * 8
+    } else {
+        0
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = {
+        let _ = head;
+        0
+    };
+    if done < live {
+        diag_lanes(net, x, width, done..live, out, rest);
     }
 }
 
