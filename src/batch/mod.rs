@@ -728,6 +728,7 @@ impl<N: NoiseLanes> Lanes<N> {
     /// One step of the live lanes through the problem's `grad_lanes`, pass by pass; the new
     /// iterates go into `descent`. Returns whether some lane left the bounds.
     #[inline(always)]
+    #[allow(clippy::neg_cmp_op_on_partial_ord)] // !(|v| <= bound) is the NaN-aware test
     fn general_step<P: LaneProblem + ?Sized>(
         &mut self,
         problem: &P,
@@ -740,6 +741,8 @@ impl<N: NoiseLanes> Lanes<N> {
         let (lr, rho) = (&self.lr[..live], &self.rho[..live]);
         let w = self.width;
         let row = |j: usize| j * w..j * w + live;
+        // SSAM's rescaling of the descent, done in the update's pass.
+        let mut rescale = false;
         match ascent {
             Ascent::None => {
                 Self::grad(
@@ -845,27 +848,31 @@ impl<N: NoiseLanes> Lanes<N> {
                     for (sc, na) in self.scale.iter_mut().zip(&self.norm_d[..live]) {
                         *sc = 1.0 / na;
                     }
-                    for j in 0..dim {
-                        let d = &mut self.descent[row(j)];
-                        let lanes = d.iter_mut().zip(&self.norm_g).zip(&self.norm_d);
-                        for (((d, ng), na), inv) in lanes.zip(&self.scale) {
-                            *d = if *na > 0.0 { ng * (*d * inv) } else { 0.0 };
-                        }
-                    }
+                    rescale = true;
                 }
             }
         }
-        // The new iterate goes into `descent`; a lane that left the bounds keeps its old one.
-        // Leaving the bounds is rare: the same pass counts the entries that did (NaN included).
-        let mut out_of_bounds = 0usize;
+        // The new iterate x − η·d goes into `descent` (SSAM's d is ‖g‖·(d/‖d‖), 0 when d = 0);
+        // a lane that left the bounds keeps its old one. Leaving the bounds is rare: the same
+        // pass notes whether some entry did (|v| ≤ bound is false for NaN too).
+        let mut bad = false;
         for j in 0..dim {
-            let d = &mut self.descent[row(j)];
-            for ((d, x), lr) in d.iter_mut().zip(&self.x[row(j)]).zip(lr) {
-                *d = x - lr * *d;
-                out_of_bounds += usize::from(d.is_nan() || d.abs() > bound);
+            let (d, x) = (&mut self.descent[row(j)], &self.x[row(j)]);
+            if rescale {
+                let scales = self.norm_g.iter().zip(&self.norm_d).zip(&self.scale);
+                for (((d, x), lr), ((ng, na), inv)) in d.iter_mut().zip(x).zip(lr).zip(scales) {
+                    let v = if *na > 0.0 { ng * (*d * inv) } else { 0.0 };
+                    *d = x - lr * v;
+                    bad |= !(d.abs() <= bound);
+                }
+            } else {
+                for ((d, x), lr) in d.iter_mut().zip(x).zip(lr) {
+                    *d = x - lr * *d;
+                    bad |= !(d.abs() <= bound);
+                }
             }
         }
-        out_of_bounds > 0
+        bad
     }
 
     /// One step of the live lanes of a two-parameter problem in one loop ([`fused_step2`]), the
