@@ -167,6 +167,21 @@ peak = 4 * mhz / 1000  # GFLOP/s: SSE2, 2 f64 lanes x 2 vector FP ops per cycle
 _flags = set(os.environ["CPU_FLAGS_ALL"].split())
 full_unit, full_lanes = ("AVX-512", 8) if "avx512f" in _flags else (("AVX2", 4) if "avx2" in _flags else ("SSE2", 2))
 peak_full = peak * full_lanes / 2
+# What this core does, measured in the same run (benches/steps.rs, group core_peak: CHAINS x
+# PEAK_ROUNDS AVX-512 operations per iteration on independent chains; absent without AVX-512).
+# The clock under load can exceed the one /proc/cpuinfo reports, so the AVX-512 peak used below
+# is the larger of the nominal and the measured one.
+PEAK_OPS = 12 * 1000
+def core_peak(bid, flops_per_op):
+    try:
+        e = json.load(open(f"{os.environ['CRITROOT']}/core_peak/{bid}/new/estimates.json"))["mean"]
+    except FileNotFoundError:
+        return None
+    return flops_per_op * PEAK_OPS / e["point_estimate"]
+core_mix = core_peak("mix", 8)   # GFLOP/s of multiplies and adds
+core_fma = core_peak("fma", 16)  # GFLOP/s, an FMA counted as 2 flops
+if full_lanes == 8 and core_mix:
+    peak_full = max(peak_full, core_mix)
 FULL = ("gd", "nsam", "ssam")
 def peak_of(m):
     return peak_full if m in FULL else peak
@@ -298,18 +313,30 @@ for m in S24:
 # of BLANES lanes x BSTEPS steps per iteration, constants as in that file).
 BLANES, BSTEPS = 32, 1000
 BMETHODS = ("gd", "nsam", "1sam", "ssam")
-brows, bmet = [], []
-for m in BMETHODS:
+FMAS = ("gd-fma", "nsam-fma", "ssam-fma")
+brows, bmet, fmet = [], [], []
+for m in BMETHODS + FMAS:
+    base, fma = m.removesuffix("-fma"), m.endswith("-fma")
     bmean, blo, bhi = (v / (BLANES * BSTEPS) for v in est("diag_net_batch", m))
-    single = json.load(open(f"{crit}/{m}/new/estimates.json"))["mean"]["point_estimate"]
-    ref, refb = np_res[m], min(r[f"batched_{m}"] for r in np_runs)
+    single = json.load(open(f"{crit}/{base}/new/estimates.json"))["mean"]["point_estimate"]
+    ref, refb = np_res[base], min(r[f"batched_{base}"] for r in np_runs)
     ratio = ref / bmean
     if ratio >= GOAL:
-        bmet.append(m)
-    gf = flops[m] / bmean
-    brows.append(f"| {label[m]} | {ns(bmean)} ({ns(blo)}–{ns(bhi)}) | {single / bmean:.1f}× | {ref:,.0f} | {ratio:.0f}× |"
-                 f" {'yes' if ratio >= GOAL else '**no**'} | {ns(refb)} | {refb / bmean:.1f}× | {gf:.2f} ({100 * gf / peak_wide:.0f}%) |")
+        (fmet if fma else bmet).append(m)
+    gf = flops[base] / bmean
+    core = core_fma if fma else core_mix
+    of_core = f"{100 * gf / core:.0f}%" if core else "–"
+    brows.append(f"| {label[base]}{' (FMA)' if fma else ''} | {ns(bmean)} ({ns(blo)}–{ns(bhi)}) | {single / bmean:.1f}× | {ref:,.0f} | {ratio:.0f}× |"
+                 f" {'yes' if ratio >= GOAL else '**no**'} | {ns(refb)} | {refb / bmean:.1f}× | {gf:.2f} ({100 * gf / peak_wide:.0f}% / {of_core}) |")
 bmissed = [label[m] for m in BMETHODS if m not in bmet]
+fmissed = [label[m.removesuffix("-fma")] for m in FMAS if m not in fmet]
+def who(ms):
+    return ", ".join(label[m.removesuffix("-fma")] for m in ms)
+core_md = (f"This core, measured in the same run (`core_peak` in `benches/steps.rs`: 12 independent chains of "
+           f"AVX-512 operations): **{core_mix:.1f} GFLOP/s** alternating multiplies and adds, "
+           f"**{core_fma:.1f} GFLOP/s** with FMA (2 flops each), against a nominal {wide_isa} add/multiply "
+           f"peak of {peak_wide:.1f} GFLOP/s at the clock of /proc/cpuinfo." if core_mix else
+           "The core-peak benchmark needs AVX-512; it did not run on this CPU.")
 batch_md = f"""
 ### Many trajectories at once (the batched engine)
 
@@ -318,24 +345,36 @@ thread, with the problem, step sizes and initialization of the table above (ever
 initialization; {BSTEPS} steps per iteration): **ns per trajectory-step**, mean (95% CI). Each lane is
 bitwise the single runner's trajectory (`tests/batch.rs`). On AVX-512 the full-batch gradient of 8
 lanes (one vector) runs in a register-tiled kernel (4 examples × 4 partial sums of ⟨xᵢ, β⟩, then s
-for 16 features at a time; no FMA, `dot`'s order); 1-SAM runs per-example lane loops. A user who
-runs many trajectories (seeds, radii, learning rates, starts) pays this per trajectory-step.
+for 16 features at a time; no FMA, `dot`'s order); noise-free 1-SAM runs in a fused kernel that
+reuses the full-batch residuals at w and makes each example's ascent point, its residual and its
+gradient in two passes over the features, 8 lanes at a time. A user who runs many trajectories
+(seeds, radii, learning rates, starts) pays this per trajectory-step.
+The "(FMA)" rows set `BatchConfig::fma`: the gradient kernel fuses its multiply-adds, so the
+results are no longer bitwise the runner's (within 1e-12 relative over 1000 steps, 2e-15 measured,
+`tests/batch.rs`; not for noise-free SAM*/SSAM*, whose direction at a minimum is set by rounding).
 "NumPy single" is the per-step cost of the authors'-style loop above, the reference of the 100× goal;
 "NumPy vectorized" runs the same update rules on arrays of shape (d, {np_res.get('trajectories', BLANES)}) (`batched_<m>` in
 `benches/numpy_reference.py`), i.e. what a NumPy sweep over many runs costs per trajectory-step,
-the like-for-like comparison. GFLOP/s at the flop counts of the roofline below, against the
-{wide_isa} add/multiply peak ({peak_wide:.1f} GFLOP/s).
+the like-for-like comparison. GFLOP/s at the flop counts of the roofline below (an FMA counts as 2),
+as a share of the nominal {wide_isa} add/multiply peak ({peak_wide:.1f} GFLOP/s) / of this core's measured
+throughput (multiply/add mix, or FMA for the FMA rows).
 
-| method | samlab batched ns/traj-step (95% CI) | vs samlab single | NumPy single ns/step | ratio | ≥ 100×? | NumPy vectorized ns/traj-step | ratio | GFLOP/s (of peak) |
+{core_md}
+
+| method | samlab batched ns/traj-step (95% CI) | vs samlab single | NumPy single ns/step | ratio | ≥ 100×? | NumPy vectorized ns/traj-step | ratio | GFLOP/s (of nominal / measured peak) |
 |---|---:|---:|---:|---:|:---:|---:|---:|---:|
 """ + "\n".join(brows) + "\n" + (
-    f"\nBatched, every method runs at least 100× faster per trajectory-step than the NumPy loop.\n" if not bmissed else
-    (f"\nBatched, {', '.join(label[m] for m in bmet)} run{'s' if len(bmet) == 1 else ''} at least 100× faster per trajectory-step than the NumPy loop; "
+    f"\nBatched and bitwise, every method runs at least 100× faster per trajectory-step than the NumPy loop.\n" if not bmissed else
+    (f"\nBatched and bitwise, {who(bmet)} run{'s' if len(bmet) == 1 else ''} at least 100× faster per trajectory-step than the NumPy loop; "
      f"{', '.join(bmissed)} do{'es' if len(bmissed) == 1 else ''} not." if bmet else
-     "\n**Batched, no method reaches 100× the NumPy loop's speed per trajectory-step** in this run.")
-    + f" Without FMA (which would change the bits) a gd trajectory-step is "
-    f"{flops['gd']:,} flops, {flops['gd'] / peak_wide:.0f} ns at the {wide_isa} add/multiply peak, against the "
-    f"{np_res['gd'] / GOAL:,.0f} ns that 100× asks for.\n")
+     "\n**Batched and bitwise, no method reaches 100× the NumPy loop's speed per trajectory-step** in this run.")
+    + (f" With FMA, {who(fmet)} {'does' if len(fmet) == 1 else 'do'}" if fmet else " With FMA, none does")
+    + (f"; {', '.join(fmissed)} {'does' if len(fmissed) == 1 else 'do'} not." if fmissed else ".")
+    + f" Bitwise (no FMA) a gd trajectory-step is {flops['gd']:,} flops: "
+    + (f"{flops['gd'] / core_mix:.0f} ns at this core's measured multiply/add throughput and " if core_mix else "")
+    + f"{flops['gd'] / peak_wide:.0f} ns at the nominal {wide_isa} peak, against the "
+    f"{np_res['gd'] / GOAL:,.0f} ns that 100× asks for"
+    + (f"; with FMA the same arithmetic needs at least {flops['gd'] / core_fma:.0f} ns on this core.\n" if core_fma else ".\n"))
 
 # Scaling (benches/scaling.rs)
 SIZES = [10, 100, 1000, 10000]
@@ -591,7 +630,9 @@ run time: an AVX-512 kernel here (else the AVX2 build of the same loop), without
 per-example loop's order, so with the same bits (unit test). It computes the dot products of 32
 examples at once, the examples as vector lanes, so no loop carries a short reduction, and keeps
 the partial sums and the accumulators of s in registers. For gd, nsam and ssam the table therefore
-uses the {full_unit} add/multiply peak, {full_lanes} lanes × 2 per cycle = **{peak_full:.1f} GFLOP/s**, an
+uses the {full_unit} add/multiply peak, {full_lanes} lanes × 2 per cycle, at the larger of the nominal
+clock ({peak * full_lanes / 2:.1f} GFLOP/s) and the clock this core ran at in `core_peak`
+({f"{core_mix:.1f} GFLOP/s measured" if core_mix else "not measured"}): **{peak_full:.1f} GFLOP/s**, an
 upper bound, since the rest of their step (β, the scaling, the update, the norms) is not vectorized
 that widely.
 

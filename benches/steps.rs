@@ -129,5 +129,54 @@ fn bench_batched(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_steps, bench_batched);
+/// Independent chains of the core-peak loops: enough to hide the 4-cycle latency at 2 vector
+/// operations per cycle, few enough to stay in registers (16 measured slower here).
+const CHAINS: usize = 12;
+/// Rounds of the core-peak loops per iteration: `CHAINS · PEAK_ROUNDS` vector operations.
+const PEAK_ROUNDS: usize = 1000;
+
+/// What this core can do, measured: `CHAINS · PEAK_ROUNDS` AVX-512 (8 × f64) operations per
+/// iteration on independent register chains, for the roofline of `benches/run_benchmarks.sh`:
+/// `mix` alternates multiplies and adds (the arithmetic of the bitwise kernels), `fma` is fused
+/// multiply-adds. Skipped on a CPU without AVX-512.
+#[cfg(target_arch = "x86_64")]
+fn bench_core_peak(c: &mut Criterion) {
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "avx512f")]
+    fn chains<const FMA: bool>(scale: f64) -> f64 {
+        let (b, e) = (_mm512_set1_pd(scale), _mm512_set1_pd(1e-9));
+        let mut a = [_mm512_set1_pd(1.0); CHAINS];
+        for _ in 0..PEAK_ROUNDS {
+            for (k, v) in a.iter_mut().enumerate() {
+                *v = match (FMA, k % 2) {
+                    (true, _) => _mm512_fmadd_pd(*v, b, e),
+                    (false, 0) => _mm512_mul_pd(*v, b),
+                    (false, _) => _mm512_add_pd(*v, e),
+                };
+            }
+        }
+        a.iter().map(|v| _mm512_reduce_add_pd(*v)).sum()
+    }
+
+    if !std::arch::is_x86_feature_detected!("avx512f") {
+        return;
+    }
+    let mut group = c.benchmark_group("core_peak");
+    group.measurement_time(Duration::from_secs(3));
+    group.warm_up_time(Duration::from_secs(1));
+    // SAFETY (both): the CPU has AVX-512F (checked above).
+    group.bench_function("mix", |b| {
+        b.iter(|| unsafe { chains::<false>(black_box(0.999_999)) })
+    });
+    group.bench_function("fma", |b| {
+        b.iter(|| unsafe { chains::<true>(black_box(0.999_999)) })
+    });
+    group.finish();
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn bench_core_peak(_: &mut Criterion) {}
+
+criterion_group!(benches, bench_steps, bench_batched, bench_core_peak);
 criterion_main!(benches);

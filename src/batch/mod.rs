@@ -352,7 +352,7 @@ pub struct BatchConfig {
     /// single runner: within 1e-12 relative on the runs `tests/batch.rs` checks (2e-15
     /// measured over 1000 steps). Not for SAM* or SSAM* without noise: at a minimum their ascent
     /// direction g/‖g‖ is set by rounding, so any change of arithmetic moves their iterates
-    /// (by 2e-2 after 1000 steps on that run). Off by default.
+    /// (by up to 2e-2 relative after 1000 steps in those runs). Off by default.
     pub fma: bool,
 }
 
