@@ -146,22 +146,14 @@ impl LaneProblem for DiagNet {
         scratch: &mut [f64],
     ) -> bool {
         let (head, rest) = scratch.split_at_mut((3 * self.d() + self.n_examples()) * 8);
-        #[cfg(target_arch = "x86_64")]
-        let done = if super::Isa::detected() == "avx512" {
-            let design = self.x().as_slice().expect("standard layout");
-            for c0 in (0..live / 8 * 8).step_by(8) {
-                // SAFETY: the CPU has AVX-512 (checked above).
-                unsafe { avx512::one_sam_chunk(design, self.y(), x, rho, width, c0, out, head) };
-            }
-            live / 8 * 8
-        } else {
-            0
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let done = {
-            let _ = head;
-            0
-        };
+        let design = self.x().as_slice().expect("standard layout");
+        let done = avx512_chunks(live, |_c0| {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `avx512_chunks` calls this only on a CPU with AVX-512.
+            unsafe {
+                avx512::one_sam_chunk(design, self.y(), x, rho, width, _c0, out, head)
+            };
+        });
         if done < live {
             one_sam_range(self, x, rho, width, done..live, out, rest);
         }
@@ -436,25 +428,31 @@ fn diag_grad<const FMA: bool>(
     scratch: &mut [f64],
 ) {
     let (head, rest) = scratch.split_at_mut((net.d() + net.n_examples()) * 8);
-    #[cfg(target_arch = "x86_64")]
-    let done = if super::Isa::detected() == "avx512" {
-        let design = net.x().as_slice().expect("standard layout");
-        for c0 in (0..live / 8 * 8).step_by(8) {
-            // SAFETY: the CPU has AVX-512 (checked above).
-            unsafe { avx512::chunk::<FMA>(design, net.y(), x, width, c0, out, head) };
-        }
-        live / 8 * 8
-    } else {
-        0
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let done = {
-        let _ = head;
-        0
-    };
+    let design = net.x().as_slice().expect("standard layout");
+    let done = avx512_chunks(live, |_c0| {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `avx512_chunks` calls this only on a CPU with AVX-512.
+        unsafe {
+            avx512::chunk::<FMA>(design, net.y(), x, width, _c0, out, head)
+        };
+    });
     if done < live {
         diag_lanes(net, x, width, done..live, out, rest);
     }
+}
+
+/// Calls `kernel(c0)` for every whole chunk of 8 lanes `c0..c0 + 8` below `live` when the CPU
+/// has AVX-512 (the contract of the `avx512` kernels), and returns the number of lanes so done
+/// (0 without AVX-512: the lane loops then take them all).
+#[inline(always)]
+fn avx512_chunks(live: usize, mut kernel: impl FnMut(usize)) -> usize {
+    if super::Isa::detected() != "avx512" {
+        return 0;
+    }
+    for c0 in (0..live / 8 * 8).step_by(8) {
+        kernel(c0);
+    }
+    live / 8 * 8
 }
 
 /// Lanes `lanes` of [`DiagNet`]'s lane gradient, one pass per example over the lanes.
