@@ -24,13 +24,16 @@
 //! Instruction sets: the lane loops are compiled three times (baseline, AVX2, AVX-512, chosen at
 //! run time by [`Isa`]); they never fuse a multiply-add or reorder a sum, so all three give the
 //! same bits (`tests/batch.rs` compares them). A problem may also carry its own intrinsics kernel,
-//! picked by CPU detection (the diagonal network's AVX-512 gradient of 8 lanes at a time), under
-//! the same rule.
+//! picked by CPU detection (the diagonal network's AVX-512 gradient of 8 lanes at a time, and its
+//! fused noise-free 1-SAM direction), under the same rule. The one exception is opt-in:
+//! [`BatchConfig::fma`] lets a gradient kernel fuse its multiply-adds, faster but within 1e-12 of
+//! the single runner instead of bitwise.
 //!
 //! Methods: GD/SGD with gradient noise (`gd`), SAM (`sam`/`nsam`, ascent w + ρg), SAM*
 //! (`sam-star`, w + ρg/‖g‖), SSAM and SSAM* (`ssam`, `ssam-star`), all on the full batch, and
 //! 1-SAM (`1sam`, per-example ascents) on problems with per-example lane gradients (the diagonal
-//! network), with N(0, s²I) noise added at every gradient evaluation ([`Method::with_noise`]).
+//! network; without noise through the problem's fused [`LaneProblem::one_sam_lanes`] when it has
+//! one), with N(0, s²I) noise added at every gradient evaluation ([`Method::with_noise`]).
 
 mod noise;
 pub mod problems;

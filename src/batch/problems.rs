@@ -4,7 +4,9 @@
 //! `batch_grad` (or `example_grad`), in the same order, so a lane's gradient is bitwise the
 //! single-trajectory gradient; the loops run over the contiguous lanes of one coordinate, which
 //! the compiler vectorizes, and the diagonal network's full-batch gradient has an AVX-512
-//! intrinsics kernel for 8 lanes at a time with its accumulators in registers.
+//! intrinsics kernel for 8 lanes at a time with its accumulators in registers (with an opt-in
+//! variant that fuses its multiply-adds, [`super::BatchConfig::fma`]), as has its noise-free 1-SAM
+//! direction, which reuses the full-batch residuals and keeps each ascent point in L1.
 
 use super::{LaneProblem, lane_dot};
 use crate::problem::{DiagNet, Problem, Quadratic, QuarticSaddle};
