@@ -170,8 +170,10 @@ impl LaneProblem for DiagNet {
     }
 }
 
-/// The AVX-512 kernel of the diagonal network's lane gradient: 8 lanes (one vector) at a time,
-/// the accumulators in registers, no fused multiply-add, in the order of [`diag_lanes`].
+/// The AVX-512 kernels of the diagonal network's lane gradient and of its noise-free 1-SAM
+/// direction: 8 lanes (one vector) at a time, the accumulators in registers, in the order of the
+/// lane loops [`diag_lanes`] and [`one_sam_range`]; no fused multiply-add except in `chunk::<true>`
+/// ([`super::BatchConfig::fma`]).
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use std::arch::x86_64::*;
@@ -202,23 +204,7 @@ mod avx512 {
         unsafe {
             let (bc, r) = scratch.split_at_mut(8 * d);
             let (xp, op) = (x.as_ptr().add(c0), out.as_mut_ptr().add(c0));
-            for j in 0..d {
-                let p = _mm512_loadu_pd(xp.add(j * width));
-                let m = _mm512_loadu_pd(xp.add((d + j) * width));
-                let b = if FMA {
-                    _mm512_fmsub_pd(p, p, _mm512_mul_pd(m, m))
-                } else {
-                    _mm512_sub_pd(_mm512_mul_pd(p, p), _mm512_mul_pd(m, m))
-                };
-                _mm512_storeu_pd(bc.as_mut_ptr().add(8 * j), b);
-            }
-            let tiles = n / 4 * 4;
-            for i0 in (0..tiles).step_by(4) {
-                residuals::<4, FMA>(design, y, d, i0, bc, r);
-            }
-            for i0 in tiles..n {
-                residuals::<1, FMA>(design, y, d, i0, bc, r);
-            }
+            beta_residuals::<FMA>(design, y, d, xp, width, bc, r);
             let c = _mm512_set1_pd(if n == 0 { 0.0 } else { 1.0 / n as f64 });
             let mut j0 = 0;
             macro_rules! features {
@@ -266,20 +252,9 @@ mod avx512 {
             let (bc, rest) = scratch.split_at_mut(8 * d);
             let (r, asc) = rest.split_at_mut(8 * n);
             let (xp, op) = (x.as_ptr().add(c0), out.as_mut_ptr().add(c0));
-            for j in 0..d {
-                let p = _mm512_loadu_pd(xp.add(j * width));
-                let m = _mm512_loadu_pd(xp.add((d + j) * width));
-                let b = _mm512_sub_pd(_mm512_mul_pd(p, p), _mm512_mul_pd(m, m));
-                _mm512_storeu_pd(bc.as_mut_ptr().add(8 * j), b);
+            beta_residuals::<false>(design, y, d, xp, width, bc, r);
+            for j in 0..2 * d {
                 _mm512_storeu_pd(op.add(j * width), _mm512_setzero_pd());
-                _mm512_storeu_pd(op.add((d + j) * width), _mm512_setzero_pd());
-            }
-            let tiles = n / 4 * 4;
-            for i0 in (0..tiles).step_by(4) {
-                residuals::<4, false>(design, y, d, i0, bc, r);
-            }
-            for i0 in tiles..n {
-                residuals::<1, false>(design, y, d, i0, bc, r);
             }
             let (rv, sign) = (_mm512_loadu_pd(rho.as_ptr().add(c0)), _mm512_set1_pd(-0.0));
             let full = d / 4 * 4;
@@ -327,6 +302,46 @@ mod avx512 {
             for j in 0..2 * d {
                 let p = op.add(j * width);
                 _mm512_storeu_pd(p, _mm512_mul_pd(_mm512_loadu_pd(p), c));
+            }
+        }
+    }
+
+    /// β = w₊² − w₋² of the 8 lanes at `xp` (rows of stride `width`) into `bc[..8d]`, then the
+    /// residuals rᵢ = ⟨xᵢ, β⟩ − yᵢ of 4 examples at a time (then one at a time) into `r[..8n]`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F; `xp` must point at 8 readable lanes of rows 0..2d; `design`
+    /// has n·d entries, `bc` 8d and `r` 8n.
+    #[inline(always)]
+    unsafe fn beta_residuals<const FMA: bool>(
+        design: &[f64],
+        y: &[f64],
+        d: usize,
+        xp: *const f64,
+        width: usize,
+        bc: &mut [f64],
+        r: &mut [f64],
+    ) {
+        let n = y.len();
+        debug_assert!(design.len() == n * d && bc.len() >= 8 * d && r.len() >= 8 * n);
+        // SAFETY: the caller's contract.
+        unsafe {
+            for j in 0..d {
+                let p = _mm512_loadu_pd(xp.add(j * width));
+                let m = _mm512_loadu_pd(xp.add((d + j) * width));
+                let b = if FMA {
+                    _mm512_fmsub_pd(p, p, _mm512_mul_pd(m, m))
+                } else {
+                    _mm512_sub_pd(_mm512_mul_pd(p, p), _mm512_mul_pd(m, m))
+                };
+                _mm512_storeu_pd(bc.as_mut_ptr().add(8 * j), b);
+            }
+            let tiles = n / 4 * 4;
+            for i0 in (0..tiles).step_by(4) {
+                residuals::<4, FMA>(design, y, d, i0, bc, r);
+            }
+            for i0 in tiles..n {
+                residuals::<1, FMA>(design, y, d, i0, bc, r);
             }
         }
     }
