@@ -313,8 +313,6 @@ def main():
             if not name.startswith("quartic") and not all(np.all(np.isfinite(o)) for o in out):
                 sys.exit(f"{name}: non-finite iterate after {per[name]} steps")
             repeat = args.repeat if name in ("gd", "nsam", "1sam", "ssam", "sgd_b5", "msam_b5") else 3
-            if name.startswith("batched_"):
-                repeat = 3
             best = min(timeit.repeat(fn, number=1, repeat=repeat))
         result[name] = best / per[name] * 1e9
 
