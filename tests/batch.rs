@@ -200,10 +200,12 @@ fn fma_gradients_stay_within_1e_12_of_the_runner() {
     }
 }
 
-/// 1-SAM families on the diagonal network: each member is bitwise its independent run, with
-/// and without noise, on every generator (members with η = 40 diverge).
+/// Families on the diagonal network (1-SAM, GD, n-SAM, SSAM): each member is bitwise its
+/// independent run (on ChaCha8 also the runner's), with and without noise, on every generator;
+/// members with η = 40 diverge, so the bound test of the fused kernels (the gradient with its
+/// step, 1-SAM's direction) and of their lane loops is exercised.
 #[test]
-fn one_sam_family_members_match_independent_runs() {
+fn diag_net_families_match_independent_runs() {
     let data = RegressionData::generate_sparse(12, 9, 3, 0, 2).unwrap();
     let net = DiagNet::new(&data, &[0.3]).unwrap();
     let family = [
@@ -219,9 +221,12 @@ fn one_sam_family_members_match_independent_runs() {
     ];
     let base = net.init();
     let init = |index: u64, _: &mut dyn RngCore, x: &mut [f64]| start(&base, 0.5, index, x);
-    for generator in GENERATORS {
+    for (generator, name) in GENERATORS
+        .iter()
+        .flat_map(|g| ["1sam", "gd", "nsam", "ssam"].map(|m| (*g, m)))
+    {
         for noise in [1e-3, 0.0] {
-            let m = method("1sam", noise);
+            let m = method(name, noise);
             // A block of 9 members: the fused 1-SAM kernel takes 8 lanes (each with its own
             // radius), the lane loop the ninth.
             let mut cfg = BatchConfig::new(6, 3);
@@ -236,9 +241,13 @@ fn one_sam_family_members_match_independent_runs() {
             for (i, &(lr, rho)) in family.iter().enumerate() {
                 let alone = run_batch(&net, &m, StepSizes::constant(lr, rho), 40, &cfg, init);
                 let alone = alone.unwrap();
+                let sizes = StepSizes::constant(lr, rho);
+                if generator == Generator::ChaCha8 {
+                    assert_matches_runner(&net, &m, sizes, 40, &cfg, 0.5, &alone);
+                }
                 for k in 0..cfg.count {
                     let t = k * family.len() + i;
-                    let what = format!("{generator:?} noise {noise} start {k} member {i}");
+                    let what = format!("{name} {generator:?} noise {noise} start {k} member {i}");
                     assert_eq!(together.params(t), alone.params(k), "{what}");
                     assert_eq!(together.diverged_at[t], alone.diverged_at[k], "{what}");
                 }

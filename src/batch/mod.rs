@@ -25,7 +25,10 @@
 //! run time by [`Isa`]); they never fuse a multiply-add or reorder a sum, so all three give the
 //! same bits (`tests/batch.rs` compares them). A problem may also carry its own intrinsics kernel,
 //! picked by CPU detection (the diagonal network's AVX-512 gradient of 8 lanes at a time, and its
-//! fused noise-free 1-SAM direction), under the same rule. The one exception is opt-in:
+//! fused noise-free 1-SAM direction), under the same rule. Without gradient noise, a gradient whose
+//! only use is a step — SAM's ascent w + ρg, the update w − ηd when SSAM does not rescale d — is
+//! taken in the kernel's output stage ([`LaneProblem::grad_step_lanes`]), the same operations
+//! without a pass over the lanes in between. The one exception is opt-in:
 //! [`BatchConfig::fma`] lets a gradient kernel fuse its multiply-adds, faster but within 1e-12 of
 //! the single runner instead of bitwise.
 //!
@@ -74,6 +77,22 @@ pub trait LaneProblem: Sync {
         _scratch: &mut [f64],
     ) -> bool {
         false
+    }
+    /// The gradient of `grad_lanes` (or of `grad_lanes_fma` when `step.fma`) at lanes `0..live` of
+    /// `x`, turned on its way out into the step `out = step.base − step.coef[l]·∇f` (one multiply,
+    /// one subtract, as [`step_rows`]): bitwise those two passes, in one. Returns whether some
+    /// entry of the step left the bounds (`|v| ≤ step.bound` false, NaN included), or `None`,
+    /// touching nothing, when the problem has no such fused kernel.
+    fn grad_step_lanes(
+        &self,
+        _x: &[f64],
+        _step: StepInto<'_>,
+        _width: usize,
+        _live: usize,
+        _out: &mut [f64],
+        _scratch: &mut [f64],
+    ) -> Option<bool> {
+        None
     }
     /// Scratch space `grad_lanes` (and `example_grad_lanes`) needs for `width` lanes.
     fn scratch_len(&self, _width: usize) -> usize {
@@ -124,6 +143,43 @@ pub trait LaneProblem: Sync {
     fn grad2(&self, _x1: f64, _x2: f64) -> (f64, f64) {
         unreachable!("grad2 of a problem without pointwise2")
     }
+}
+
+/// The step a fused gradient kernel takes on its way out ([`LaneProblem::grad_step_lanes`]):
+/// `base − coef[l]·g` at lane l, in the layout of the lanes.
+#[derive(Clone, Copy, Debug)]
+pub struct StepInto<'a> {
+    /// The point the step starts from (rows of `width`, as the iterates).
+    pub base: &'a [f64],
+    /// The coefficient of lane l (η for the update; −ρ for SAM's ascent w + ρg).
+    pub coef: &'a [f64],
+    /// Entries of the result with `|v| ≤ bound` false (NaN included) are reported.
+    pub bound: f64,
+    /// Whether the gradient may fuse multiply-adds ([`BatchConfig::fma`]).
+    pub fma: bool,
+}
+
+/// `out = base − coef[l]·out` at lanes `lanes` of `rows` rows of `width` (one multiply, one
+/// subtract); returns whether some result has `|v| ≤ bound` false (NaN included).
+#[inline(always)]
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // !(|v| <= bound) is the NaN-aware test
+pub fn step_rows(
+    out: &mut [f64],
+    step: &StepInto<'_>,
+    rows: usize,
+    width: usize,
+    lanes: std::ops::Range<usize>,
+) -> bool {
+    let mut bad = false;
+    let coef = &step.coef[lanes.clone()];
+    for j in 0..rows {
+        let at = j * width + lanes.start..j * width + lanes.end;
+        for ((o, b), c) in out[at.clone()].iter_mut().zip(&step.base[at]).zip(coef) {
+            *o = b - c * *o;
+            bad |= !(o.abs() <= step.bound);
+        }
+    }
+    bad
 }
 
 /// The ascent of a fused two-parameter step: none (plain gradient), w + ρg, or w + ρg/‖g‖.
@@ -729,7 +785,9 @@ impl<N: NoiseLanes> Lanes<N> {
     }
 
     /// One step of the live lanes through the problem's `grad_lanes`, pass by pass; the new
-    /// iterates go into `descent`. Returns whether some lane left the bounds.
+    /// iterates go into `descent`. Without noise, SAM's ascent w + ρg and (without SSAM's
+    /// rescaling) the update are fused into the gradient when the problem has
+    /// [`LaneProblem::grad_step_lanes`]. Returns whether some lane left the bounds.
     #[inline(always)]
     #[allow(clippy::neg_cmp_op_on_partial_ord)] // !(|v| <= bound) is the NaN-aware test
     fn general_step<P: LaneProblem + ?Sized>(
@@ -744,23 +802,10 @@ impl<N: NoiseLanes> Lanes<N> {
         let (lr, rho) = (&self.lr[..live], &self.rho[..live]);
         let w = self.width;
         let row = |j: usize| j * w..j * w + live;
-        // SSAM's rescaling of the descent, done in the update's pass.
-        let mut rescale = false;
+        // Nothing between a gradient and the step it feeds: no noise, no SSAM rescaling.
+        let plain = s == 0.0 && !method.renormalize;
         match ascent {
-            Ascent::None => {
-                Self::grad(
-                    problem,
-                    self.fma,
-                    &self.x,
-                    w,
-                    live,
-                    &mut self.descent,
-                    &mut self.scratch,
-                );
-                if s > 0.0 {
-                    self.noise.add_noise(&mut self.descent, dim, w, live, s);
-                }
-            }
+            Ascent::None => {}
             Ascent::PerExample
                 if s == 0.0
                     && problem.one_sam_lanes(
@@ -805,6 +850,23 @@ impl<N: NoiseLanes> Lanes<N> {
                     self.descent[row(j)].iter_mut().for_each(|d| *d *= c);
                 }
             }
+            // SAM's w + ρg is w − (−ρ)·g, bitwise.
+            Ascent::Gradient
+                if plain && {
+                    for (c, rho) in self.scale.iter_mut().zip(rho) {
+                        *c = -rho;
+                    }
+                    let step = StepInto {
+                        base: &self.x,
+                        coef: &self.scale,
+                        bound: f64::INFINITY,
+                        fma: self.fma,
+                    };
+                    let (out, scratch) = (&mut self.w_asc, &mut self.scratch);
+                    problem
+                        .grad_step_lanes(&self.x, step, w, live, out, scratch)
+                        .is_some()
+                } => {}
             _ => {
                 Self::grad(
                     problem,
@@ -840,39 +902,54 @@ impl<N: NoiseLanes> Lanes<N> {
                         }
                     }
                 }
-                let (x, out) = (&self.w_asc, &mut self.descent);
-                Self::grad(problem, self.fma, x, w, live, out, &mut self.scratch);
-                if s > 0.0 {
-                    self.noise.add_noise(&mut self.descent, dim, w, live, s);
+            }
+        }
+        let step = StepInto {
+            base: &self.x,
+            coef: lr,
+            bound,
+            fma: self.fma,
+        };
+        // SSAM's rescaling of the descent, done in the update's pass.
+        let mut rescale = false;
+        if ascent != Ascent::PerExample {
+            // The descent direction: the gradient at x (gd) or at the ascent point.
+            let at = if ascent == Ascent::None {
+                &self.x
+            } else {
+                &self.w_asc
+            };
+            let (out, scratch) = (&mut self.descent, &mut self.scratch);
+            if plain && let Some(bad) = problem.grad_step_lanes(at, step, w, live, out, scratch) {
+                return bad;
+            }
+            Self::grad(problem, self.fma, at, w, live, out, scratch);
+            if s > 0.0 {
+                self.noise.add_noise(&mut self.descent, dim, w, live, s);
+            }
+            if method.renormalize {
+                Self::norms(&self.descent, dim, w, live, &mut self.acc, &mut self.norm_d);
+                // 1/‖g_asc‖, once per lane.
+                for (sc, na) in self.scale.iter_mut().zip(&self.norm_d[..live]) {
+                    *sc = 1.0 / na;
                 }
-                if method.renormalize {
-                    Self::norms(&self.descent, dim, w, live, &mut self.acc, &mut self.norm_d);
-                    // 1/‖g_asc‖, once per lane.
-                    for (sc, na) in self.scale.iter_mut().zip(&self.norm_d[..live]) {
-                        *sc = 1.0 / na;
-                    }
-                    rescale = true;
-                }
+                rescale = true;
             }
         }
         // The new iterate x − η·d goes into `descent` (SSAM's d is ‖g‖·(d/‖d‖), 0 when d = 0);
         // a lane that left the bounds keeps its old one. Leaving the bounds is rare: the same
         // pass notes whether some entry did (|v| ≤ bound is false for NaN too).
+        if !rescale {
+            return step_rows(&mut self.descent, &step, dim, w, 0..live);
+        }
         let mut bad = false;
         for j in 0..dim {
             let (d, x) = (&mut self.descent[row(j)], &self.x[row(j)]);
-            if rescale {
-                let scales = self.norm_g.iter().zip(&self.norm_d).zip(&self.scale);
-                for (((d, x), lr), ((ng, na), inv)) in d.iter_mut().zip(x).zip(lr).zip(scales) {
-                    let v = if *na > 0.0 { ng * (*d * inv) } else { 0.0 };
-                    *d = x - lr * v;
-                    bad |= !(d.abs() <= bound);
-                }
-            } else {
-                for ((d, x), lr) in d.iter_mut().zip(x).zip(lr) {
-                    *d = x - lr * *d;
-                    bad |= !(d.abs() <= bound);
-                }
+            let scales = self.norm_g.iter().zip(&self.norm_d).zip(&self.scale);
+            for (((d, x), lr), ((ng, na), inv)) in d.iter_mut().zip(x).zip(lr).zip(scales) {
+                let v = if *na > 0.0 { ng * (*d * inv) } else { 0.0 };
+                *d = x - lr * v;
+                bad |= !(d.abs() <= bound);
             }
         }
         bad

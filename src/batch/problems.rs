@@ -5,10 +5,11 @@
 //! single-trajectory gradient; the loops run over the contiguous lanes of one coordinate, which
 //! the compiler vectorizes, and the diagonal network's full-batch gradient has an AVX-512
 //! intrinsics kernel for 8 lanes at a time with its accumulators in registers (with an opt-in
-//! variant that fuses its multiply-adds, [`super::BatchConfig::fma`]), as has its noise-free 1-SAM
+//! variant that fuses its multiply-adds, [`super::BatchConfig::fma`], and one that takes a step
+//! `base − c·∇` in its output stage, [`LaneProblem::grad_step_lanes`]), as has its noise-free 1-SAM
 //! direction, which reuses the full-batch residuals and keeps each ascent point in L1.
 
-use super::{LaneProblem, lane_dot};
+use super::{LaneProblem, StepInto, lane_dot, step_rows};
 use crate::problem::{DiagNet, Problem, Quadratic, QuarticSaddle};
 
 impl LaneProblem for QuarticSaddle {
@@ -58,6 +59,14 @@ impl LaneProblem for Quadratic {
     }
 }
 
+/// The step of a plain gradient (never read: `STEP` is false).
+const NO_STEP: StepInto<'static> = StepInto {
+    base: &[],
+    coef: &[],
+    bound: f64::INFINITY,
+    fma: false,
+};
+
 impl LaneProblem for DiagNet {
     fn dim(&self) -> usize {
         Problem::dim(self)
@@ -77,7 +86,7 @@ impl LaneProblem for DiagNet {
         out: &mut [f64],
         scratch: &mut [f64],
     ) {
-        diag_grad::<false>(self, x, width, live, out, scratch);
+        diag_grad::<false, false>(self, x, &NO_STEP, width, live, out, scratch);
     }
     /// On a CPU with AVX-512: `grad_lanes` with the chunk kernel's fused multiply-adds (the lane
     /// loop of the remaining lanes is unchanged).
@@ -92,9 +101,26 @@ impl LaneProblem for DiagNet {
     ) -> bool {
         let fma = super::Isa::detected() == "avx512";
         if fma {
-            diag_grad::<true>(self, x, width, live, out, scratch);
+            diag_grad::<true, false>(self, x, &NO_STEP, width, live, out, scratch);
         }
         fma
+    }
+    /// `grad_lanes` (or `grad_lanes_fma`) with the step taken in the kernel's output stage.
+    #[inline(always)]
+    fn grad_step_lanes(
+        &self,
+        x: &[f64],
+        step: StepInto<'_>,
+        width: usize,
+        live: usize,
+        out: &mut [f64],
+        scratch: &mut [f64],
+    ) -> Option<bool> {
+        Some(if step.fma && super::Isa::detected() == "avx512" {
+            diag_grad::<true, true>(self, x, &step, width, live, out, scratch)
+        } else {
+            diag_grad::<false, true>(self, x, &step, width, live, out, scratch)
+        })
     }
     fn example_lanes(&self) -> Option<usize> {
         Some(self.n_examples())
@@ -176,16 +202,21 @@ impl LaneProblem for DiagNet {
 /// ([`super::BatchConfig::fma`]).
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
+    use super::StepInto;
     use std::arch::x86_64::*;
 
     /// Lanes `c0..c0 + 8` of the gradient: β into `scratch[..8d]`, the residuals of 4 examples
     /// at a time into `scratch[8d..8(d + n)]` (dot products in `dot`'s order: four interleaved
     /// partial sums, then the tail), then s = Σᵢ rᵢxᵢ (from 0, i = 0, 1, …) for 16, 8, 4, 2, 1
-    /// features at a time, scaled into `out` as (w₊ ⊙ (c·s), −w₋ ⊙ (c·s)), c = 1/n. With `FMA`,
-    /// every multiply-then-add (or subtract) of β, the dot products and s is one fused
-    /// multiply-add: the same order, one rounding fewer each.
+    /// features at a time, scaled into `out` as (w₊ ⊙ (c·s), −w₋ ⊙ (c·s)), c = 1/n.
+    /// With `STEP`, what goes into `out` is instead `step.base − step.coef[l]·∇` (see
+    /// [`super::super::step_rows`]), and the return value says whether some entry has
+    /// `|v| ≤ step.bound` false; without, it is false. With `FMA`, every multiply-then-add (or
+    /// subtract) of β, the dot products and s is one fused multiply-add: the same order, one
+    /// rounding fewer each.
     #[target_feature(enable = "avx512f,avx512dq")]
-    pub(super) unsafe fn chunk<const FMA: bool>(
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn chunk<const FMA: bool, const STEP: bool>(
         design: &[f64],
         y: &[f64],
         x: &[f64],
@@ -193,33 +224,48 @@ mod avx512 {
         c0: usize,
         out: &mut [f64],
         scratch: &mut [f64],
-    ) {
+        step: &StepInto<'_>,
+    ) -> bool {
         let n = y.len();
         let d = design.len().checked_div(n).unwrap_or(0);
         assert!(design.len() == n * d && c0 + 8 <= width);
         assert!(x.len() >= 2 * d * width && out.len() >= 2 * d * width);
         assert!(scratch.len() >= 8 * (d + n));
-        // SAFETY: every pointer below is at row j < 2d of x or out (stride width, lanes c0..c0 + 8
-        // ≤ width), at entry < n·d of the design, or below 8(d + n) in scratch (asserted above).
+        assert!(!STEP || (step.base.len() >= 2 * d * width && step.coef.len() >= c0 + 8));
+        // SAFETY: every pointer below is at row j < 2d of x, out or step.base (stride width,
+        // lanes c0..c0 + 8 ≤ width), at entry < n·d of the design, at lanes c0..c0 + 8 of
+        // step.coef, or below 8(d + n) in scratch (asserted above).
         unsafe {
             let (bc, r) = scratch.split_at_mut(8 * d);
             let (xp, op) = (x.as_ptr().add(c0), out.as_mut_ptr().add(c0));
             beta_residuals::<FMA>(design, y, d, xp, width, bc, r);
             let c = _mm512_set1_pd(if n == 0 { 0.0 } else { 1.0 / n as f64 });
+            let to = Out {
+                xp,
+                op,
+                width,
+                d,
+                c,
+                base: if STEP { step.base.as_ptr().add(c0) } else { xp },
+                coef: if STEP {
+                    _mm512_loadu_pd(step.coef.as_ptr().add(c0))
+                } else {
+                    c
+                },
+                bound: _mm512_set1_pd(step.bound),
+            };
+            let mut bad: __mmask8 = 0;
             let mut j0 = 0;
             macro_rules! features {
-                ($f:literal) => {
-                    while d - j0 >= $f {
-                        accumulate::<$f, FMA>(design, d, n, j0, r, c, xp, op, width);
+                ($($f:literal)*) => {
+                    $(while d - j0 >= $f {
+                        bad |= accumulate::<$f, FMA, STEP>(design, n, j0, r, &to);
                         j0 += $f;
-                    }
+                    })*
                 };
             }
-            features!(16);
-            features!(8);
-            features!(4);
-            features!(2);
-            features!(1);
+            features!(16 8 4 2 1);
+            bad != 0
         }
     }
 
@@ -396,21 +442,32 @@ mod avx512 {
         }
     }
 
-    /// sⱼ = Σᵢ rᵢxᵢⱼ for the features `j0..j0 + F`, then the gradient rows j and d + j of `out`.
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn accumulate<const F: usize, const FMA: bool>(
-        design: &[f64],
-        d: usize,
-        n: usize,
-        j0: usize,
-        r: &[f64],
-        c: __m512d,
+    /// Where `accumulate` writes 8 lanes of the gradient rows: pointers at lane c0 of x, out and
+    /// the step's base (rows of stride `width`, 2d rows), c = 1/n, and the step's coefficients
+    /// and bound (see [`chunk`]).
+    struct Out {
         xp: *const f64,
         op: *mut f64,
         width: usize,
-    ) {
-        // SAFETY: features j0..j0 + F ≤ d of rows i < n, rows j, d + j < 2d of x and out.
+        d: usize,
+        c: __m512d,
+        base: *const f64,
+        coef: __m512d,
+        bound: __m512d,
+    }
+
+    /// sⱼ = Σᵢ rᵢxᵢⱼ for the features `j0..j0 + F`, then the gradient rows j and d + j of `out`
+    /// (with `STEP`, the step from them, and a mask of the lanes whose entries left the bound).
+    #[inline(always)]
+    unsafe fn accumulate<const F: usize, const FMA: bool, const STEP: bool>(
+        design: &[f64],
+        n: usize,
+        j0: usize,
+        r: &[f64],
+        to: &Out,
+    ) -> __mmask8 {
+        let (d, width) = (to.d, to.width);
+        // SAFETY: features j0..j0 + F ≤ d of rows i < n, rows j, d + j < 2d of x, out and base.
         unsafe {
             let mut acc = [_mm512_setzero_pd(); F];
             for i in 0..n {
@@ -421,41 +478,63 @@ mod avx512 {
                 }
             }
             let sign = _mm512_set1_pd(-0.0);
+            let mut bad = 0;
             for (f, a) in acc.into_iter().enumerate() {
                 let at = (j0 + f) * width;
-                let v = _mm512_mul_pd(c, a);
-                let p = _mm512_loadu_pd(xp.add(at));
-                let m = _mm512_xor_pd(_mm512_loadu_pd(xp.add(d * width + at)), sign);
-                _mm512_storeu_pd(op.add(at), _mm512_mul_pd(p, v));
-                _mm512_storeu_pd(op.add(d * width + at), _mm512_mul_pd(m, v));
+                let v = _mm512_mul_pd(to.c, a);
+                let p = _mm512_loadu_pd(to.xp.add(at));
+                let m = _mm512_xor_pd(_mm512_loadu_pd(to.xp.add(d * width + at)), sign);
+                for (k, g) in [
+                    (at, _mm512_mul_pd(p, v)),
+                    (d * width + at, _mm512_mul_pd(m, v)),
+                ] {
+                    let o = if STEP {
+                        let b = _mm512_loadu_pd(to.base.add(k));
+                        let o = _mm512_sub_pd(b, _mm512_mul_pd(to.coef, g));
+                        let mag = _mm512_andnot_pd(sign, o);
+                        bad |= _mm512_cmp_pd_mask::<_CMP_NLE_UQ>(mag, to.bound);
+                        o
+                    } else {
+                        g
+                    };
+                    _mm512_storeu_pd(to.op.add(k), o);
+                }
             }
+            bad
         }
     }
 }
 
-/// [`DiagNet`]'s lane gradient: chunks of 8 lanes through `avx512::chunk::<FMA>` on a CPU with
-/// AVX-512, the other lanes through `diag_lanes`.
+/// [`DiagNet`]'s lane gradient: chunks of 8 lanes through `avx512::chunk::<FMA, STEP>` on a CPU
+/// with AVX-512, the other lanes through `diag_lanes` (then, with `STEP`, [`step_rows`]). Returns
+/// whether some entry of the step left the bound (false without `STEP`).
 #[inline(always)]
-fn diag_grad<const FMA: bool>(
+fn diag_grad<const FMA: bool, const STEP: bool>(
     net: &DiagNet,
     x: &[f64],
+    step: &StepInto<'_>,
     width: usize,
     live: usize,
     out: &mut [f64],
     scratch: &mut [f64],
-) {
+) -> bool {
     let (head, rest) = scratch.split_at_mut((net.d() + net.n_examples()) * 8);
     let design = net.x().as_slice().expect("standard layout");
+    let mut bad = false;
     let done = avx512_chunks(live, |_c0| {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `avx512_chunks` calls this only on a CPU with AVX-512.
         unsafe {
-            avx512::chunk::<FMA>(design, net.y(), x, width, _c0, out, head)
+            bad |= avx512::chunk::<FMA, STEP>(design, net.y(), x, width, _c0, out, head, step)
         };
     });
     if done < live {
         diag_lanes(net, x, width, done..live, out, rest);
+        if STEP {
+            bad |= step_rows(out, step, 2 * net.d(), width, done..live);
+        }
     }
+    bad
 }
 
 /// Calls `kernel(c0)` for every whole chunk of 8 lanes `c0..c0 + 8` below `live` when the CPU
