@@ -182,6 +182,87 @@ pub fn step_rows(
     bad
 }
 
+/// Calls `f(c0, true)` for every whole chunk of 8 lanes `c0..c0 + 8` below `live`, then
+/// `f(l, false)` for each remaining lane l: the passes that go down the columns of a block (every
+/// row of a few lanes, their per-lane factors held in registers) instead of along its rows.
+#[inline(always)]
+fn by_columns(live: usize, mut f: impl FnMut(usize, bool)) {
+    let chunks = live / 8 * 8;
+    for c0 in (0..chunks).step_by(8) {
+        f(c0, true);
+    }
+    for l in chunks..live {
+        f(l, false);
+    }
+}
+
+/// Lanes `c0..c0 + L` of row j of `v` (rows of `width`).
+#[inline(always)]
+fn column<const L: usize>(v: &[f64], j: usize, width: usize, c0: usize) -> &[f64; L] {
+    let at = j * width + c0;
+    v[at..at + L].try_into().expect("L lanes")
+}
+
+/// [`column`], writable.
+#[inline(always)]
+fn column_mut<const L: usize>(v: &mut [f64], j: usize, width: usize, c0: usize) -> &mut [f64; L] {
+    let at = j * width + c0;
+    (&mut v[at..at + L]).try_into().expect("L lanes")
+}
+
+/// The ascent point a = x + c[l]·g of lanes `c0..c0 + L`, every row.
+#[inline(always)]
+fn ascend<const L: usize>(
+    a: &mut [f64],
+    x: &[f64],
+    g: &[f64],
+    c: &[f64],
+    dim: usize,
+    width: usize,
+    c0: usize,
+) {
+    let c: [f64; L] = c[c0..c0 + L].try_into().expect("L lanes");
+    for j in 0..dim {
+        let (x, g) = (*column::<L>(x, j, width, c0), *column::<L>(g, j, width, c0));
+        *column_mut::<L>(a, j, width, c0) = std::array::from_fn(|l| x[l] + c[l] * g[l]);
+    }
+}
+
+/// SSAM's update of lanes `c0..c0 + L`, every row: d ← x − η·v with v = ‖g‖·(d·(1/‖d‖)), or
+/// v = 0 when ‖d‖ = 0; `per_lane` holds η, ‖g‖, ‖d‖ and 1/‖d‖ per lane. Returns whether some
+/// result has `|v| ≤ bound` false (NaN included).
+#[inline(always)]
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // !(|v| <= bound) is the NaN-aware test
+fn rescaled_step<const L: usize>(
+    d: &mut [f64],
+    x: &[f64],
+    per_lane: [&[f64]; 4],
+    bound: f64,
+    dim: usize,
+    width: usize,
+    c0: usize,
+) -> bool {
+    let [lr, ng, na, inv] =
+        per_lane.map(|v| -> [f64; L] { v[c0..c0 + L].try_into().expect("L lanes") });
+    let mut bad = [false; L];
+    for j in 0..dim {
+        let (x, dj) = (*column::<L>(x, j, width, c0), *column::<L>(d, j, width, c0));
+        let new: [f64; L] = std::array::from_fn(|l| {
+            let v = if na[l] > 0.0 {
+                ng[l] * (dj[l] * inv[l])
+            } else {
+                0.0
+            };
+            x[l] - lr[l] * v
+        });
+        for (b, v) in bad.iter_mut().zip(&new) {
+            *b |= !(v.abs() <= bound);
+        }
+        *column_mut::<L>(d, j, width, c0) = new;
+    }
+    bad.contains(&true)
+}
+
 /// The ascent of a fused two-parameter step: none (plain gradient), w + ρg, or w + ρg/‖g‖.
 const ASCENT_NONE: u8 = 0;
 const ASCENT_GRAD: u8 = 1;
@@ -714,12 +795,12 @@ struct Lanes<N> {
     g_asc: Vec<f64>,
     descent: Vec<f64>,
     scratch: Vec<f64>,
-    /// ‖g‖ and ‖descent‖ per lane; four partial sums per lane for the norms.
+    /// ‖g‖ and ‖descent‖ per lane.
     norm_g: Vec<f64>,
     norm_d: Vec<f64>,
-    /// A per-lane factor computed once per step: ρ/‖g‖ (SAM*) or 1/‖g_asc‖ (SSAM).
+    /// A per-lane factor computed once per step: ρ/‖g‖ (SAM*), 1/‖g_asc‖ (SSAM) or −ρ (SAM's
+    /// ascent as a step).
     scale: Vec<f64>,
-    acc: Vec<f64>,
     /// Block-local trajectory of each slot (slots are reordered as lanes die).
     slot: Vec<usize>,
     /// η and ρ of each slot at the current step.
@@ -746,7 +827,6 @@ impl<N: NoiseLanes> Lanes<N> {
             norm_g: vec![0.0; width],
             norm_d: vec![0.0; width],
             scale: vec![0.0; width],
-            acc: vec![0.0; 4 * width],
             slot: Vec::with_capacity(width),
             lr: vec![0.0; width],
             rho: vec![0.0; width],
@@ -756,15 +836,48 @@ impl<N: NoiseLanes> Lanes<N> {
         }
     }
 
-    /// ‖v‖ per lane (in `dot`'s order) into `out`, lanes `0..live`.
+    /// ‖v‖ per lane (in `dot`'s order, [`lane_dot`]) into `out`, lanes `0..live`: whole chunks
+    /// of 8 lanes with their partial sums in registers ([`by_columns`]), then lane by lane.
     #[inline(always)]
-    fn norms(v: &[f64], dim: usize, width: usize, live: usize, acc: &mut [f64], out: &mut [f64]) {
-        lane_dot(dim, live, acc, out, |j, a| {
-            for (a, e) in a.iter_mut().zip(&v[j * width..j * width + live]) {
-                *a += e * e;
+    fn norms(v: &[f64], dim: usize, width: usize, live: usize, out: &mut [f64]) {
+        #[inline(always)]
+        fn norms_of<const L: usize>(
+            v: &[f64],
+            dim: usize,
+            width: usize,
+            c0: usize,
+            out: &mut [f64],
+        ) {
+            let row = |j: usize| -> [f64; L] { *column(v, j, width, c0) };
+            let mut acc = [[0.0; L]; 4];
+            let full = dim / 4 * 4;
+            for j0 in (0..full).step_by(4) {
+                for (k, a) in acc.iter_mut().enumerate() {
+                    let e = row(j0 + k);
+                    *a = std::array::from_fn(|l| a[l] + e[l] * e[l]);
+                }
             }
-        });
-        out[..live].iter_mut().for_each(|o| *o = o.sqrt());
+            let mut o: [f64; L] =
+                std::array::from_fn(|l| (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]));
+            for j in full..dim {
+                let e = row(j);
+                o = std::array::from_fn(|l| o[l] + e[l] * e[l]);
+            }
+            for (out, o) in out[c0..c0 + L].iter_mut().zip(o) {
+                *out = o.sqrt();
+            }
+        }
+        by_columns(
+            live,
+            #[inline(always)]
+            |c0, eight| {
+                if eight {
+                    norms_of::<8>(v, dim, width, c0, out)
+                } else {
+                    norms_of::<1>(v, dim, width, c0, out)
+                }
+            },
+        );
     }
 
     /// The gradient at lanes `0..live` of `x` into `out`: the problem's fused multiply-add kernel
@@ -882,7 +995,7 @@ impl<N: NoiseLanes> Lanes<N> {
                 }
                 let normalized = ascent == Ascent::Normalized;
                 if normalized || method.renormalize {
-                    Self::norms(&self.g, dim, w, live, &mut self.acc, &mut self.norm_g);
+                    Self::norms(&self.g, dim, w, live, &mut self.norm_g);
                 }
                 if normalized {
                     // The lane's radius over ‖g‖, once per lane.
@@ -890,18 +1003,20 @@ impl<N: NoiseLanes> Lanes<N> {
                         *sc = if *ng > 0.0 { rho / ng } else { 0.0 };
                     }
                 }
-                for j in 0..dim {
-                    let (a, x, g) = (&mut self.w_asc[row(j)], &self.x[row(j)], &self.g[row(j)]);
-                    if normalized {
-                        for (((a, x), g), scale) in a.iter_mut().zip(x).zip(g).zip(&self.scale) {
-                            *a = x + scale * g;
+                // a = x + c·g, c = ρ/‖g‖ or ρ.
+                let c = if normalized { &self.scale[..] } else { rho };
+                let (a, x, g) = (&mut self.w_asc, &self.x, &self.g);
+                by_columns(
+                    live,
+                    #[inline(always)]
+                    |c0, eight| {
+                        if eight {
+                            ascend::<8>(a, x, g, c, dim, w, c0)
+                        } else {
+                            ascend::<1>(a, x, g, c, dim, w, c0)
                         }
-                    } else {
-                        for (((a, x), g), rho) in a.iter_mut().zip(x).zip(g).zip(rho) {
-                            *a = x + rho * g;
-                        }
-                    }
-                }
+                    },
+                );
             }
         }
         let step = StepInto {
@@ -928,7 +1043,7 @@ impl<N: NoiseLanes> Lanes<N> {
                 self.noise.add_noise(&mut self.descent, dim, w, live, s);
             }
             if method.renormalize {
-                Self::norms(&self.descent, dim, w, live, &mut self.acc, &mut self.norm_d);
+                Self::norms(&self.descent, dim, w, live, &mut self.norm_d);
                 // 1/‖g_asc‖, once per lane.
                 for (sc, na) in self.scale.iter_mut().zip(&self.norm_d[..live]) {
                     *sc = 1.0 / na;
@@ -942,16 +1057,20 @@ impl<N: NoiseLanes> Lanes<N> {
         if !rescale {
             return step_rows(&mut self.descent, &step, dim, w, 0..live);
         }
+        let (d, x) = (&mut self.descent, &self.x);
+        let per_lane = [lr, &self.norm_g[..], &self.norm_d[..], &self.scale[..]];
         let mut bad = false;
-        for j in 0..dim {
-            let (d, x) = (&mut self.descent[row(j)], &self.x[row(j)]);
-            let scales = self.norm_g.iter().zip(&self.norm_d).zip(&self.scale);
-            for (((d, x), lr), ((ng, na), inv)) in d.iter_mut().zip(x).zip(lr).zip(scales) {
-                let v = if *na > 0.0 { ng * (*d * inv) } else { 0.0 };
-                *d = x - lr * v;
-                bad |= !(d.abs() <= bound);
-            }
-        }
+        by_columns(
+            live,
+            #[inline(always)]
+            |c0, eight| {
+                if eight {
+                    bad |= rescaled_step::<8>(d, x, per_lane, bound, dim, w, c0)
+                } else {
+                    bad |= rescaled_step::<1>(d, x, per_lane, bound, dim, w, c0)
+                }
+            },
+        );
         bad
     }
 
