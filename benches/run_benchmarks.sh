@@ -345,7 +345,10 @@ thread, with the problem, step sizes and initialization of the table above (ever
 initialization; {BSTEPS} steps per iteration): **ns per trajectory-step**, mean (95% CI). Each lane is
 bitwise the single runner's trajectory (`tests/batch.rs`). On AVX-512 the full-batch gradient of 8
 lanes (one vector) runs in a register-tiled kernel (4 examples × 4 partial sums of ⟨xᵢ, β⟩, then s
-for 16 features at a time; no FMA, `dot`'s order); noise-free 1-SAM runs in a fused kernel that
+for 16 features at a time; no FMA, `dot`'s order) which, without noise, also takes the step its
+gradient feeds in its output stage (n-SAM's ascent w + ρg; the update w − ηd of gd and n-SAM), so no
+other pass over the lanes is left in those steps; SSAM's norms and rescaled update go down columns of 8
+lanes. Noise-free 1-SAM runs in a fused kernel that
 reuses the full-batch residuals at w and makes each example's ascent point, its residual and its
 gradient in two passes over the features, 8 lanes at a time. A user who runs many trajectories
 (seeds, radii, learning rates, starts) pays this per trajectory-step.

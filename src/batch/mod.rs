@@ -902,7 +902,6 @@ impl<N: NoiseLanes> Lanes<N> {
     /// rescaling) the update are fused into the gradient when the problem has
     /// [`LaneProblem::grad_step_lanes`]. Returns whether some lane left the bounds.
     #[inline(always)]
-    #[allow(clippy::neg_cmp_op_on_partial_ord)] // !(|v| <= bound) is the NaN-aware test
     fn general_step<P: LaneProblem + ?Sized>(
         &mut self,
         problem: &P,
