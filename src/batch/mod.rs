@@ -182,18 +182,26 @@ pub fn step_rows(
     bad
 }
 
-/// Calls `f(c0, true)` for every whole chunk of 8 lanes `c0..c0 + 8` below `live`, then
-/// `f(l, false)` for each remaining lane l: the passes that go down the columns of a block (every
-/// row of a few lanes, their per-lane factors held in registers) instead of along its rows.
-#[inline(always)]
-fn by_columns(live: usize, mut f: impl FnMut(usize, bool)) {
-    let chunks = live / 8 * 8;
-    for c0 in (0..chunks).step_by(8) {
-        f(c0, true);
-    }
-    for l in chunks..live {
-        f(l, false);
-    }
+/// `$f::<8>(args…, c0)` for every whole chunk of 8 lanes `c0..c0 + 8` below `$live`, then
+/// `$f::<1>(args…, l)` for each remaining lane l (each result OR-ed into `$acc` when given): the
+/// passes that go down the columns of a block (every row of a few lanes, their per-lane factors
+/// held in registers) instead of along its rows.
+macro_rules! down_columns {
+    ($live:expr, $acc:ident |= $f:ident($($arg:expr),*)) => {
+        down_columns!(@ $live, ($acc |=), $f($($arg),*))
+    };
+    ($live:expr, $f:ident($($arg:expr),*)) => {
+        down_columns!(@ $live, (), $f($($arg),*))
+    };
+    (@ $live:expr, ($($acc:tt)*), $f:ident($($arg:expr),*)) => {{
+        let chunks = $live / 8 * 8;
+        for c0 in (0..chunks).step_by(8) {
+            $($acc)* $f::<8>($($arg,)* c0);
+        }
+        for l in chunks..$live {
+            $($acc)* $f::<1>($($arg,)* l);
+        }
+    }};
 }
 
 /// Lanes `c0..c0 + L` of row j of `v` (rows of `width`).
@@ -837,7 +845,7 @@ impl<N: NoiseLanes> Lanes<N> {
     }
 
     /// ‖v‖ per lane (in `dot`'s order, [`lane_dot`]) into `out`, lanes `0..live`: whole chunks
-    /// of 8 lanes with their partial sums in registers ([`by_columns`]), then lane by lane.
+    /// of 8 lanes with their partial sums in registers ([`down_columns`]), then lane by lane.
     #[inline(always)]
     fn norms(v: &[f64], dim: usize, width: usize, live: usize, out: &mut [f64]) {
         #[inline(always)]
@@ -845,8 +853,8 @@ impl<N: NoiseLanes> Lanes<N> {
             v: &[f64],
             dim: usize,
             width: usize,
-            c0: usize,
             out: &mut [f64],
+            c0: usize,
         ) {
             let row = |j: usize| -> [f64; L] { *column(v, j, width, c0) };
             let mut acc = [[0.0; L]; 4];
@@ -867,17 +875,7 @@ impl<N: NoiseLanes> Lanes<N> {
                 *out = o.sqrt();
             }
         }
-        by_columns(
-            live,
-            #[inline(always)]
-            |c0, eight| {
-                if eight {
-                    norms_of::<8>(v, dim, width, c0, out)
-                } else {
-                    norms_of::<1>(v, dim, width, c0, out)
-                }
-            },
-        );
+        down_columns!(live, norms_of(v, dim, width, out));
     }
 
     /// The gradient at lanes `0..live` of `x` into `out`: the problem's fused multiply-add kernel
@@ -1005,17 +1003,7 @@ impl<N: NoiseLanes> Lanes<N> {
                 // a = x + c·g, c = ρ/‖g‖ or ρ.
                 let c = if normalized { &self.scale[..] } else { rho };
                 let (a, x, g) = (&mut self.w_asc, &self.x, &self.g);
-                by_columns(
-                    live,
-                    #[inline(always)]
-                    |c0, eight| {
-                        if eight {
-                            ascend::<8>(a, x, g, c, dim, w, c0)
-                        } else {
-                            ascend::<1>(a, x, g, c, dim, w, c0)
-                        }
-                    },
-                );
+                down_columns!(live, ascend(a, x, g, c, dim, w));
             }
         }
         let step = StepInto {
@@ -1025,7 +1013,7 @@ impl<N: NoiseLanes> Lanes<N> {
             fma: self.fma,
         };
         // SSAM's rescaling of the descent, done in the update's pass.
-        let mut rescale = false;
+        let rescale = ascent != Ascent::PerExample && method.renormalize;
         if ascent != Ascent::PerExample {
             // The descent direction: the gradient at x (gd) or at the ascent point.
             let at = if ascent == Ascent::None {
@@ -1047,7 +1035,6 @@ impl<N: NoiseLanes> Lanes<N> {
                 for (sc, na) in self.scale.iter_mut().zip(&self.norm_d[..live]) {
                     *sc = 1.0 / na;
                 }
-                rescale = true;
             }
         }
         // The new iterate x − η·d goes into `descent` (SSAM's d is ‖g‖·(d/‖d‖), 0 when d = 0);
@@ -1059,17 +1046,7 @@ impl<N: NoiseLanes> Lanes<N> {
         let (d, x) = (&mut self.descent, &self.x);
         let per_lane = [lr, &self.norm_g[..], &self.norm_d[..], &self.scale[..]];
         let mut bad = false;
-        by_columns(
-            live,
-            #[inline(always)]
-            |c0, eight| {
-                if eight {
-                    bad |= rescaled_step::<8>(d, x, per_lane, bound, dim, w, c0)
-                } else {
-                    bad |= rescaled_step::<1>(d, x, per_lane, bound, dim, w, c0)
-                }
-            },
-        );
+        down_columns!(live, bad |= rescaled_step(d, x, per_lane, bound, dim, w));
         bad
     }
 
