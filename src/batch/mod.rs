@@ -29,8 +29,8 @@
 //! only use is a step — SAM's ascent w + ρg, the update w − ηd when SSAM does not rescale d — is
 //! taken in the kernel's output stage ([`LaneProblem::grad_step_lanes`]), the same operations
 //! without a pass over the lanes in between. The one exception is opt-in:
-//! [`BatchConfig::fma`] lets a gradient kernel fuse its multiply-adds, faster but within 1e-12 of
-//! the single runner instead of bitwise.
+//! [`BatchConfig::fma`] lets a gradient kernel fuse its multiply-adds and choose its order of
+//! summation, faster but within 1e-12 of the single runner instead of bitwise.
 //!
 //! Methods: GD/SGD with gradient noise (`gd`), SAM (`sam`/`nsam`, ascent w + ρg), SAM*
 //! (`sam-star`, w + ρg/‖g‖), SSAM and SSAM* (`ssam`, `ssam-star`), all on the full batch, and
@@ -65,8 +65,8 @@ pub trait LaneProblem: Sync {
         out: &mut [f64],
         scratch: &mut [f64],
     );
-    /// `grad_lanes` with fused multiply-adds where the problem's kernel has them: faster, not
-    /// bitwise the single runner (one rounding fewer per multiply-add). Returns `false`,
+    /// `grad_lanes` with fused multiply-adds (and any summation order) where the problem's kernel
+    /// has them: faster, not bitwise the single runner. Returns `false`,
     /// touching nothing, when the problem (or the CPU) has no such kernel.
     fn grad_lanes_fma(
         &self,
@@ -495,10 +495,12 @@ pub struct BatchConfig {
     pub generator: Generator,
     /// The instruction set of the lane loops (the same bits either way).
     pub isa: Isa,
-    /// Let the problem's gradient kernel fuse multiply-adds ([`LaneProblem::grad_lanes_fma`]:
-    /// the diagonal network's full-batch gradient on AVX-512). Faster, but no longer bitwise the
-    /// single runner: within 1e-12 relative on the runs `tests/batch.rs` checks (2e-15
-    /// measured over 1000 steps). Not for SAM* or SSAM* without noise: at a minimum their ascent
+    /// Let the problem's gradient kernel fuse multiply-adds and pick its own summation order
+    /// ([`LaneProblem::grad_lanes_fma`]: the diagonal network's full-batch gradient on AVX-512,
+    /// which then also takes Σᵢ rᵢxᵢ as XᵀXβ − Xᵀy from its Gram matrix when d < 2n, d² instead
+    /// of 2nd multiply-adds). Faster, but no longer bitwise the single runner: within 1e-12
+    /// relative on the runs `tests/batch.rs` checks (4e-14 measured over 1000 steps). Not for
+    /// SAM* or SSAM* without noise: at a minimum their ascent
     /// direction g/‖g‖ is set by rounding, so any change of arithmetic moves their iterates
     /// (by up to 2e-2 relative after 1000 steps in those runs). Off by default.
     pub fma: bool,

@@ -5,7 +5,8 @@
 //! single-trajectory gradient; the loops run over the contiguous lanes of one coordinate, which
 //! the compiler vectorizes, and the diagonal network's full-batch gradient has an AVX-512
 //! intrinsics kernel for 8 lanes at a time with its accumulators in registers (with an opt-in
-//! variant that fuses its multiply-adds, [`super::BatchConfig::fma`], and one that takes a step
+//! variant that fuses its multiply-adds in its own order and, when d < 2n, sums through the Gram
+//! matrix XᵀX, [`super::BatchConfig::fma`], and one that takes a step
 //! `base − c·∇` in its output stage, [`LaneProblem::grad_step_lanes`]), as has its noise-free 1-SAM
 //! direction, which reuses the full-batch residuals and keeps each ascent point in L1.
 
@@ -88,8 +89,9 @@ impl LaneProblem for DiagNet {
     ) {
         diag_grad::<false, false>(self, x, &NO_STEP, width, live, out, scratch);
     }
-    /// On a CPU with AVX-512: `grad_lanes` with the chunk kernel's fused multiply-adds (the lane
-    /// loop of the remaining lanes is unchanged).
+    /// On a CPU with AVX-512: the gradient of `grad_lanes` from the chunk kernel's fused variant
+    /// (`avx512::chunk::<true, _>`: fused multiply-adds in its own order, through the Gram matrix
+    /// when d < 2n); the lane loop of the remaining lanes is unchanged.
     #[inline(always)]
     fn grad_lanes_fma(
         &self,
@@ -199,7 +201,7 @@ impl LaneProblem for DiagNet {
 /// The AVX-512 kernels of the diagonal network's lane gradient and of its noise-free 1-SAM
 /// direction: 8 lanes (one vector) at a time, the accumulators in registers, in the order of the
 /// lane loops [`diag_lanes`] and [`one_sam_range`]; no fused multiply-add except in `chunk::<true>`
-/// ([`super::BatchConfig::fma`]).
+/// ([`super::BatchConfig::fma`]), which has an order of its own.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::StepInto;
@@ -211,13 +213,16 @@ mod avx512 {
     /// features at a time, scaled into `out` as (w₊ ⊙ (c·s), −w₋ ⊙ (c·s)), c = 1/n.
     /// With `STEP`, what goes into `out` is instead `step.base − step.coef[l]·∇` (see
     /// [`super::super::step_rows`]), and the return value says whether some entry has
-    /// `|v| ≤ step.bound` false; without, it is false. With `FMA`, every multiply-then-add (or
-    /// subtract) of β, the dot products and s is one fused multiply-add: the same order, one
-    /// rounding fewer each.
+    /// `|v| ≤ step.bound` false; without, it is false. With `FMA`, the kernel is `fused`
+    /// instead: the same gradient from fused multiply-adds in another order (and, given `gram`,
+    /// s = XᵀXβ − Xᵀy), with the same output stage. `xt` is Xᵀ with rows of stride `np` and
+    /// `gram` is [`crate::problem::DiagNet::gram`] (read only by `fused`).
     #[target_feature(enable = "avx512f,avx512dq")]
     #[allow(clippy::too_many_arguments)]
     pub(super) unsafe fn chunk<const FMA: bool, const STEP: bool>(
         design: &[f64],
+        (xt, np): (&[f64], usize),
+        gram: Option<&[f64]>,
         y: &[f64],
         x: &[f64],
         width: usize,
@@ -230,15 +235,16 @@ mod avx512 {
         let d = design.len().checked_div(n).unwrap_or(0);
         assert!(design.len() == n * d && c0 + 8 <= width);
         assert!(x.len() >= 2 * d * width && out.len() >= 2 * d * width);
-        assert!(scratch.len() >= 8 * (d + n));
+        assert!(scratch.len() >= 8 * (d + n) && np >= n && xt.len() >= d * np);
+        assert!(gram.is_none_or(|g| g.len() >= d * d + d));
         assert!(!STEP || (step.base.len() >= 2 * d * width && step.coef.len() >= c0 + 8));
         // SAFETY: every pointer below is at row j < 2d of x, out or step.base (stride width,
-        // lanes c0..c0 + 8 ≤ width), at entry < n·d of the design, at lanes c0..c0 + 8 of
-        // step.coef, or below 8(d + n) in scratch (asserted above).
+        // lanes c0..c0 + 8 ≤ width), at entry < n·d of the design, at entry j·np + i (j < d,
+        // i < n) of xt, at entry < d² + d of gram, at lanes c0..c0 + 8 of step.coef, or below
+        // 8(d + n) in scratch (asserted above).
         unsafe {
             let (bc, r) = scratch.split_at_mut(8 * d);
             let (xp, op) = (x.as_ptr().add(c0), out.as_mut_ptr().add(c0));
-            beta_residuals::<FMA>(design, y, d, xp, width, bc, r);
             let c = _mm512_set1_pd(if n == 0 { 0.0 } else { 1.0 / n as f64 });
             let to = Out {
                 xp,
@@ -254,6 +260,10 @@ mod avx512 {
                 },
                 bound: _mm512_set1_pd(step.bound),
             };
+            if FMA {
+                return fused::<STEP>((design, xt, np), gram, y, d, xp, width, bc, r, &to) != 0;
+            }
+            beta_residuals::<false>(design, y, d, xp, width, bc, r);
             let mut bad: __mmask8 = 0;
             let mut j0 = 0;
             macro_rules! features {
@@ -466,7 +476,7 @@ mod avx512 {
         r: &[f64],
         to: &Out,
     ) -> __mmask8 {
-        let (d, width) = (to.d, to.width);
+        let d = to.d;
         // SAFETY: features j0..j0 + F ≤ d of rows i < n, rows j, d + j < 2d of x, out and base.
         unsafe {
             let mut acc = [_mm512_setzero_pd(); F];
@@ -477,30 +487,208 @@ mod avx512 {
                     *a = madd::<FMA>(ri, _mm512_set1_pd(*row.add(f)), *a);
                 }
             }
-            let sign = _mm512_set1_pd(-0.0);
             let mut bad = 0;
             for (f, a) in acc.into_iter().enumerate() {
-                let at = (j0 + f) * width;
-                let v = _mm512_mul_pd(to.c, a);
-                let p = _mm512_loadu_pd(to.xp.add(at));
-                let m = _mm512_xor_pd(_mm512_loadu_pd(to.xp.add(d * width + at)), sign);
-                for (k, g) in [
-                    (at, _mm512_mul_pd(p, v)),
-                    (d * width + at, _mm512_mul_pd(m, v)),
-                ] {
-                    let o = if STEP {
-                        let b = _mm512_loadu_pd(to.base.add(k));
-                        let o = _mm512_sub_pd(b, _mm512_mul_pd(to.coef, g));
-                        let mag = _mm512_andnot_pd(sign, o);
-                        bad |= _mm512_cmp_pd_mask::<_CMP_NLE_UQ>(mag, to.bound);
-                        o
-                    } else {
-                        g
-                    };
-                    _mm512_storeu_pd(to.op.add(k), o);
-                }
+                bad |= emit::<STEP>(j0 + f, a, to);
             }
             bad
+        }
+    }
+
+    /// The gradient rows j and d + j of `out` from sⱼ (8 lanes): (w₊ ⊙ (c·s), −w₋ ⊙ (c·s)), or
+    /// with `STEP` the step `base − coef·∇` from them and a mask of the lanes whose entries left
+    /// the bound.
+    #[inline(always)]
+    unsafe fn emit<const STEP: bool>(j: usize, s: __m512d, to: &Out) -> __mmask8 {
+        let (d, width) = (to.d, to.width);
+        // SAFETY: rows j, d + j < 2d of x, out and base (the callers' contract).
+        unsafe {
+            let sign = _mm512_set1_pd(-0.0);
+            let mut bad = 0;
+            let at = j * width;
+            let v = _mm512_mul_pd(to.c, s);
+            let p = _mm512_loadu_pd(to.xp.add(at));
+            let m = _mm512_xor_pd(_mm512_loadu_pd(to.xp.add(d * width + at)), sign);
+            for (k, g) in [
+                (at, _mm512_mul_pd(p, v)),
+                (d * width + at, _mm512_mul_pd(m, v)),
+            ] {
+                let o = if STEP {
+                    let b = _mm512_loadu_pd(to.base.add(k));
+                    let o = _mm512_sub_pd(b, _mm512_mul_pd(to.coef, g));
+                    let mag = _mm512_andnot_pd(sign, o);
+                    bad |= _mm512_cmp_pd_mask::<_CMP_NLE_UQ>(mag, to.bound);
+                    o
+                } else {
+                    g
+                };
+                _mm512_storeu_pd(to.op.add(k), o);
+            }
+            bad
+        }
+    }
+
+    /// The fused kernel of `chunk::<true, _>`: β by one fused multiply-subtract per feature,
+    /// then s as dot products of fused multiply-adds in the order that keeps the two FMA ports
+    /// busy (`tiled`), not `dot`'s: given `gram` (G = XᵀX, then c = Xᵀy), sⱼ = (Gβ)ⱼ − cⱼ, d²
+    /// multiply-adds; otherwise the residuals rᵢ = ⟨xᵢ, β⟩ − yᵢ (one chain per example over
+    /// the rows of Xᵀ, whose entries sit at fixed offsets) and sⱼ = Σᵢ rᵢxᵢⱼ, 2nd.
+    ///
+    /// # Safety
+    /// As [`beta_residuals`], and `to` as in [`chunk`].
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn fused<const STEP: bool>(
+        (design, xt, np): (&[f64], &[f64], usize),
+        gram: Option<&[f64]>,
+        y: &[f64],
+        d: usize,
+        xp: *const f64,
+        width: usize,
+        bc: &mut [f64],
+        r: &mut [f64],
+        to: &Out,
+    ) -> __mmask8 {
+        let n = y.len();
+        debug_assert!(design.len() == n * d && bc.len() >= 8 * d && r.len() >= 8 * n);
+        // SAFETY: the caller's contract; `tiled` reads rows < n, features < d of the design,
+        // β rows < d and residual rows < n.
+        unsafe {
+            for j in 0..d {
+                let p = _mm512_loadu_pd(xp.add(j * width));
+                let m = _mm512_loadu_pd(xp.add((d + j) * width));
+                let b = _mm512_fmsub_pd(p, p, _mm512_mul_pd(m, m));
+                _mm512_storeu_pd(bc.as_mut_ptr().add(8 * j), b);
+            }
+            let mut bad = 0;
+            if let Some(g) = gram {
+                let c = g.as_ptr().add(d * d);
+                tiled(
+                    d,
+                    (g.as_ptr(), 1, d),
+                    d,
+                    bc.as_ptr(),
+                    #[inline(always)]
+                    |j0, ss| {
+                        for (f, &s) in ss.iter().enumerate() {
+                            let s = _mm512_sub_pd(s, _mm512_set1_pd(*c.add(j0 + f)));
+                            bad |= emit::<STEP>(j0 + f, s, to);
+                        }
+                    },
+                );
+                return bad;
+            }
+            let (dp, rp) = (design.as_ptr(), r.as_mut_ptr());
+            tiled(
+                n,
+                (xt.as_ptr(), 1, np),
+                d,
+                bc.as_ptr(),
+                #[inline(always)]
+                |i0, rs| {
+                    for (e, &a) in rs.iter().enumerate() {
+                        let t = _mm512_sub_pd(a, _mm512_set1_pd(y[i0 + e]));
+                        _mm512_storeu_pd(rp.add(8 * (i0 + e)), t);
+                    }
+                },
+            );
+            tiled(
+                d,
+                (dp, 1, d),
+                n,
+                rp,
+                #[inline(always)]
+                |j0, ss| {
+                    for (f, &s) in ss.iter().enumerate() {
+                        bad |= emit::<STEP>(j0 + f, s, to);
+                    }
+                },
+            );
+            bad
+        }
+    }
+
+    /// Dot products `t = 0..len` of the rows of a strided matrix with a column of 8-lane vectors,
+    /// `Σ_k m[t·ts + k·ks] · v[8k..8k + 8]` over k < `klen`, in tiles of 16, 8, 4, 2 and 1 rows
+    /// (`T` fused multiply-add chains each, times `P` partial chains over k for the narrow
+    /// tiles), each tile handed to `f(t0, sums)`.
+    ///
+    /// # Safety
+    /// `m.0` must have every entry t·ts + k·ks (t < len, k < klen), and `v` 8·klen entries.
+    #[inline(always)]
+    unsafe fn tiled(
+        len: usize,
+        m: (*const f64, usize, usize),
+        klen: usize,
+        v: *const f64,
+        mut f: impl FnMut(usize, &[__m512d]),
+    ) {
+        let (mp, ts, ks) = m;
+        let mut t0 = 0;
+        macro_rules! tiles {
+            ($(($t:literal, $p:literal))*) => {$(
+                while len - t0 >= $t {
+                    // SAFETY: rows t0..t0 + T < len (the caller's contract).
+                    f(t0, &unsafe { dots::<$t, $p>(mp.add(t0 * ts), ts, ks, klen, v) });
+                    t0 += $t;
+                }
+            )*};
+        }
+        tiles!((16, 1)(8, 1)(4, 2)(2, 4)(1, 8));
+    }
+
+    /// Term k of `T` dot products: a[t] += m[t·ts + k·ks] · v[8k..8k + 8], fused.
+    ///
+    /// # Safety
+    /// As [`dots`].
+    #[inline(always)]
+    unsafe fn column_terms<const T: usize>(
+        a: &mut [__m512d; T],
+        (m, ts, ks): (*const f64, usize, usize),
+        k: usize,
+        v: *const f64,
+    ) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let vk = _mm512_loadu_pd(v.add(8 * k));
+            for (t, a) in a.iter_mut().enumerate() {
+                *a = _mm512_fmadd_pd(_mm512_set1_pd(*m.add(t * ts + k * ks)), vk, *a);
+            }
+        }
+    }
+
+    /// `T` dot products `Σ_k m[t·ts + k·ks] · v[8k..8k + 8]` (k < `klen`), each as `P` chains
+    /// of fused multiply-adds over k mod P (the tail on chain 0), added together at the end.
+    ///
+    /// # Safety
+    /// As [`tiled`], for rows t < T.
+    #[inline(always)]
+    unsafe fn dots<const T: usize, const P: usize>(
+        m: *const f64,
+        ts: usize,
+        ks: usize,
+        klen: usize,
+        v: *const f64,
+    ) -> [__m512d; T] {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let mut acc = [[_mm512_setzero_pd(); T]; P];
+            let full = klen / P * P;
+            for k0 in (0..full).step_by(P) {
+                for (p, a) in acc.iter_mut().enumerate() {
+                    column_terms(a, (m, ts, ks), k0 + p, v);
+                }
+            }
+            for k in full..klen {
+                column_terms(&mut acc[0], (m, ts, ks), k, v);
+            }
+            let mut sum = acc[0];
+            for a in &acc[1..] {
+                for (s, &a) in sum.iter_mut().zip(a) {
+                    *s = _mm512_add_pd(*s, a);
+                }
+            }
+            sum
         }
     }
 }
@@ -520,12 +708,25 @@ fn diag_grad<const FMA: bool, const STEP: bool>(
 ) -> bool {
     let (head, rest) = scratch.split_at_mut((net.d() + net.n_examples()) * 8);
     let design = net.x().as_slice().expect("standard layout");
+    let (d, n) = (net.d(), net.n_examples());
+    let gram = (FMA && d < 2 * n).then(|| net.gram());
     let mut bad = false;
     let done = avx512_chunks(live, |_c0| {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `avx512_chunks` calls this only on a CPU with AVX-512.
         unsafe {
-            bad |= avx512::chunk::<FMA, STEP>(design, net.y(), x, width, _c0, out, head, step)
+            bad |= avx512::chunk::<FMA, STEP>(
+                design,
+                net.x_transposed(),
+                gram,
+                net.y(),
+                x,
+                width,
+                _c0,
+                out,
+                head,
+                step,
+            )
         };
     });
     if done < live {

@@ -4,6 +4,8 @@
 //! padded copy of Xᵀ) on the widest vector unit the CPU has, bitwise what the per-example loop
 //! gives.
 
+use std::sync::OnceLock;
+
 use ndarray::Array2;
 
 use super::{Batch, Problem, dot};
@@ -26,6 +28,8 @@ pub struct DiagNet {
     x_test: Array2<f64>,
     y_test: Vec<f64>,
     alpha: Vec<f64>,
+    /// XᵀX (d×d, row-major) then Xᵀy (d), built on first use by [`DiagNet::gram`].
+    gram: OnceLock<Vec<f64>>,
 }
 
 impl DiagNet {
@@ -48,6 +52,7 @@ impl DiagNet {
             x_test: data.x_test.as_standard_layout().into_owned(),
             y_test: data.y_test.clone(),
             alpha,
+            gram: OnceLock::new(),
         })
     }
 
@@ -64,6 +69,32 @@ impl DiagNet {
     /// The training design X (n×d).
     pub fn x(&self) -> &Array2<f64> {
         &self.x
+    }
+
+    /// Xᵀ as the full-batch gradient stores it: row j (feature j over the examples) at
+    /// `j · stride`, zero-padded from n to `stride` entries; returns (the rows, stride).
+    pub fn x_transposed(&self) -> (&[f64], usize) {
+        (&self.xt, self.y.len().next_multiple_of(BLOCK))
+    }
+
+    /// The Gram matrix G = XᵀX (d×d, row-major) followed by c = Xᵀy (d entries), computed on
+    /// the first call (d²n multiply-adds) and kept: the full-batch sum Σᵢ rᵢxᵢ is Gβ − c, which
+    /// the batched engine's fused kernel uses when it is cheaper (d < 2n).
+    pub fn gram(&self) -> &[f64] {
+        self.gram.get_or_init(|| {
+            let (x, d) = (&self.x, self.d());
+            let mut g = vec![0.0; d * d + d];
+            for (xi, yi) in x.rows().into_iter().zip(&self.y) {
+                for (j, xij) in xi.iter().enumerate() {
+                    let row = &mut g[j * d..(j + 1) * d];
+                    for (gjk, xik) in row.iter_mut().zip(xi.iter()) {
+                        *gjk += xij * xik;
+                    }
+                    g[d * d + j] += xij * yi;
+                }
+            }
+            g
+        })
     }
 
     /// The training targets y.
@@ -408,6 +439,32 @@ mod tests {
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&wide), bits(&want), "d = {d}, n = {n} (dispatched)");
             assert_eq!(bits(&base), bits(&want), "d = {d}, n = {n} (baseline)");
+        }
+    }
+
+    /// `gram` is (XᵀX, Xᵀy): Gβ − c is the full-batch sum Σᵢ rᵢxᵢ within 1e-13 of its scale.
+    #[test]
+    fn gram_gives_the_residual_sum() {
+        for (d, n) in [(30, 20), (13, 23), (1, 3)] {
+            let data = RegressionData::generate_sparse(d, n, 1, 0, 5).unwrap();
+            let net = DiagNet::new(&data, &[0.1]).unwrap();
+            let beta: Vec<f64> = (0..d).map(|j| ((j as f64 + 0.3) * 1.7).sin()).collect();
+            let mut want = vec![0.0; d];
+            net.residual_sum(&beta, &mut want);
+            let g = net.gram();
+            assert_eq!(g.len(), d * d + d);
+            let scale = want.iter().fold(1.0f64, |a, v| a.max(v.abs()));
+            for (j, w) in want.iter().enumerate() {
+                let got = dot(&g[j * d..(j + 1) * d], &beta) - g[d * d + j];
+                assert!(
+                    (got - w).abs() <= 1e-13 * scale,
+                    "d = {d}, n = {n}, j = {j}"
+                );
+                assert_eq!(
+                    g[j * d..(j + 1) * d].to_vec(),
+                    (0..d).map(|k| g[k * d + j]).collect::<Vec<_>>()
+                );
+            }
         }
     }
 }
