@@ -91,8 +91,9 @@ const LANES: usize = 32;
 /// The same steps in the batched engine: one block of `LANES` trajectories (all from the
 /// initialization) for `RESET` steps on the calling thread; the estimate is divided by
 /// `LANES · RESET` by `benches/run_benchmarks.sh`, giving ns per trajectory-step. The `-fma`
-/// ids run the full-batch methods with `BatchConfig::fma` (fused multiply-adds in the gradient
-/// kernel: within 1e-12 of the runner, not bitwise).
+/// ids run the full-batch methods with `BatchConfig::fma` (fused multiply-adds in an order of the
+/// gradient kernel's own, through the Gram matrix when d < 2n: within 1e-12 of the runner, not
+/// bitwise).
 fn bench_batched(c: &mut Criterion) {
     let net = problem();
     let init = net.init();

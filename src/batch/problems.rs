@@ -382,6 +382,27 @@ mod avx512 {
         debug_assert!(design.len() == n * d && bc.len() >= 8 * d && r.len() >= 8 * n);
         // SAFETY: the caller's contract.
         unsafe {
+            beta_rows::<FMA>(d, xp, width, bc);
+            let tiles = n / 4 * 4;
+            for i0 in (0..tiles).step_by(4) {
+                residuals::<4, FMA>(design, y, d, i0, bc, r);
+            }
+            for i0 in tiles..n {
+                residuals::<1, FMA>(design, y, d, i0, bc, r);
+            }
+        }
+    }
+
+    /// β = w₊² − w₋² of the 8 lanes at `xp` (rows of stride `width`) into `bc[..8d]`: two
+    /// multiplies and a subtract, or with `FMA` a multiply and a fused multiply-subtract.
+    ///
+    /// # Safety
+    /// As [`beta_residuals`].
+    #[inline(always)]
+    unsafe fn beta_rows<const FMA: bool>(d: usize, xp: *const f64, width: usize, bc: &mut [f64]) {
+        debug_assert!(bc.len() >= 8 * d);
+        // SAFETY: rows j, d + j < 2d at `xp`, β rows j < d (the caller's contract).
+        unsafe {
             for j in 0..d {
                 let p = _mm512_loadu_pd(xp.add(j * width));
                 let m = _mm512_loadu_pd(xp.add((d + j) * width));
@@ -391,13 +412,6 @@ mod avx512 {
                     _mm512_sub_pd(_mm512_mul_pd(p, p), _mm512_mul_pd(m, m))
                 };
                 _mm512_storeu_pd(bc.as_mut_ptr().add(8 * j), b);
-            }
-            let tiles = n / 4 * 4;
-            for i0 in (0..tiles).step_by(4) {
-                residuals::<4, FMA>(design, y, d, i0, bc, r);
-            }
-            for i0 in tiles..n {
-                residuals::<1, FMA>(design, y, d, i0, bc, r);
             }
         }
     }
@@ -554,12 +568,7 @@ mod avx512 {
         // SAFETY: the caller's contract; `tiled` reads rows < n, features < d of the design,
         // β rows < d and residual rows < n.
         unsafe {
-            for j in 0..d {
-                let p = _mm512_loadu_pd(xp.add(j * width));
-                let m = _mm512_loadu_pd(xp.add((d + j) * width));
-                let b = _mm512_fmsub_pd(p, p, _mm512_mul_pd(m, m));
-                _mm512_storeu_pd(bc.as_mut_ptr().add(8 * j), b);
-            }
+            beta_rows::<true>(d, xp, width, bc);
             let mut bad = 0;
             if let Some(g) = gram {
                 let c = g.as_ptr().add(d * d);
