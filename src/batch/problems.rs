@@ -263,13 +263,13 @@ mod avx512 {
             if FMA {
                 return fused::<STEP>((design, xt, np), gram, y, d, xp, width, bc, r, &to) != 0;
             }
-            beta_residuals::<false>(design, y, d, xp, width, bc, r);
+            beta_residuals(design, y, d, xp, width, bc, r);
             let mut bad: __mmask8 = 0;
             let mut j0 = 0;
             macro_rules! features {
                 ($($f:literal)*) => {
                     $(while d - j0 >= $f {
-                        bad |= accumulate::<$f, FMA, STEP>(design, n, j0, r, &to);
+                        bad |= accumulate::<$f, STEP>(design, n, j0, r, &to);
                         j0 += $f;
                     })*
                 };
@@ -308,7 +308,7 @@ mod avx512 {
             let (bc, rest) = scratch.split_at_mut(8 * d);
             let (r, asc) = rest.split_at_mut(8 * n);
             let (xp, op) = (x.as_ptr().add(c0), out.as_mut_ptr().add(c0));
-            beta_residuals::<false>(design, y, d, xp, width, bc, r);
+            beta_residuals(design, y, d, xp, width, bc, r);
             for j in 0..2 * d {
                 _mm512_storeu_pd(op.add(j * width), _mm512_setzero_pd());
             }
@@ -369,7 +369,7 @@ mod avx512 {
     /// The CPU must have AVX-512F; `xp` must point at 8 readable lanes of rows 0..2d; `design`
     /// has n·d entries, `bc` 8d and `r` 8n.
     #[inline(always)]
-    unsafe fn beta_residuals<const FMA: bool>(
+    unsafe fn beta_residuals(
         design: &[f64],
         y: &[f64],
         d: usize,
@@ -382,13 +382,13 @@ mod avx512 {
         debug_assert!(design.len() == n * d && bc.len() >= 8 * d && r.len() >= 8 * n);
         // SAFETY: the caller's contract.
         unsafe {
-            beta_rows::<FMA>(d, xp, width, bc);
+            beta_rows::<false>(d, xp, width, bc);
             let tiles = n / 4 * 4;
             for i0 in (0..tiles).step_by(4) {
-                residuals::<4, FMA>(design, y, d, i0, bc, r);
+                residuals::<4>(design, y, d, i0, bc, r);
             }
             for i0 in tiles..n {
-                residuals::<1, FMA>(design, y, d, i0, bc, r);
+                residuals::<1>(design, y, d, i0, bc, r);
             }
         }
     }
@@ -416,23 +416,16 @@ mod avx512 {
         }
     }
 
-    /// a·b + c: a multiply, then an add, or with `FMA` one fused multiply-add.
+    /// a·b + c: a multiply, then an add (never fused: the bitwise kernels' rule).
     #[inline(always)]
-    unsafe fn madd<const FMA: bool>(a: __m512d, b: __m512d, c: __m512d) -> __m512d {
+    unsafe fn madd(a: __m512d, b: __m512d, c: __m512d) -> __m512d {
         // SAFETY: the callers are compiled with AVX-512F.
-        unsafe {
-            if FMA {
-                _mm512_fmadd_pd(a, b, c)
-            } else {
-                _mm512_add_pd(c, _mm512_mul_pd(a, b))
-            }
-        }
+        unsafe { _mm512_add_pd(c, _mm512_mul_pd(a, b)) }
     }
 
-    /// rᵢ = ⟨xᵢ, β⟩ − yᵢ for the examples `i0..i0 + E`, into `r[8i..8i + 8]` (each term added
-    /// by one fused multiply-add with `FMA`).
+    /// rᵢ = ⟨xᵢ, β⟩ − yᵢ for the examples `i0..i0 + E`, into `r[8i..8i + 8]`.
     #[inline(always)]
-    unsafe fn residuals<const E: usize, const FMA: bool>(
+    unsafe fn residuals<const E: usize>(
         design: &[f64],
         y: &[f64],
         d: usize,
@@ -451,14 +444,14 @@ mod avx512 {
                     let bj = b(j0 + k);
                     for (e, a) in acc.iter_mut().enumerate() {
                         let xv = _mm512_set1_pd(*row(e).add(j0 + k));
-                        a[k] = madd::<FMA>(xv, bj, a[k]);
+                        a[k] = madd(xv, bj, a[k]);
                     }
                 }
             }
             for (e, [a0, a1, a2, a3]) in acc.into_iter().enumerate() {
                 let mut t = _mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3));
                 for j in full..d {
-                    t = madd::<FMA>(_mm512_set1_pd(*row(e).add(j)), b(j), t);
+                    t = madd(_mm512_set1_pd(*row(e).add(j)), b(j), t);
                 }
                 t = _mm512_sub_pd(t, _mm512_set1_pd(y[i0 + e]));
                 _mm512_storeu_pd(r.as_mut_ptr().add(8 * (i0 + e)), t);
@@ -483,7 +476,7 @@ mod avx512 {
     /// sⱼ = Σᵢ rᵢxᵢⱼ for the features `j0..j0 + F`, then the gradient rows j and d + j of `out`
     /// (with `STEP`, the step from them, and a mask of the lanes whose entries left the bound).
     #[inline(always)]
-    unsafe fn accumulate<const F: usize, const FMA: bool, const STEP: bool>(
+    unsafe fn accumulate<const F: usize, const STEP: bool>(
         design: &[f64],
         n: usize,
         j0: usize,
@@ -498,7 +491,7 @@ mod avx512 {
                 let ri = _mm512_loadu_pd(r.as_ptr().add(8 * i));
                 let row = design.as_ptr().add(i * d + j0);
                 for (f, a) in acc.iter_mut().enumerate() {
-                    *a = madd::<FMA>(ri, _mm512_set1_pd(*row.add(f)), *a);
+                    *a = madd(ri, _mm512_set1_pd(*row.add(f)), *a);
                 }
             }
             let mut bad = 0;
